@@ -1,0 +1,61 @@
+# Two front doors for a fresh Debian machine: `make run` (set up, then run the app) and `make test`
+# (set up, then run the whole test suite). Both install what they need and skip what is already there.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := espeak-ng libportaudio2 ffmpeg pulseaudio pulseaudio-utils sox chromium chromium-driver
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: setup system venv run test test-fast lint check bench clean
+
+setup: system venv
+
+system:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
+	  command -v npm >/dev/null 2>&1 || echo npm); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "Missing Debian packages. Run this, then try again:"; \
+	    echo "  sudo apt-get install -y $$missing"; exit 1; \
+	  fi; \
+	fi
+
+venv: $(VENV)/.stamp
+
+$(VENV)/.stamp: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+run: setup
+	$(BIN)/python launch.py
+
+check: setup
+	$(BIN)/python launch.py check
+
+# The whole suite, slow tests included (real models, sound server, browser): what CI runs.
+test: setup
+	$(PYTEST) -q -m "" -p no:cacheprovider
+
+# The quick loop while developing: everything not marked slow.
+test-fast: setup
+	$(PYTEST) -q -m "not slow" -p no:cacheprovider
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python launch.py bench
+
+# Regenerate the lock after changing dependencies in pyproject.toml.
+lock:
+	$(BIN)/pip install -q pip-tools
+	$(BIN)/pip-compile -q --no-emit-index-url --no-emit-find-links --extra=dev -o requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

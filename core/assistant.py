@@ -1,0 +1,157 @@
+"""One LLM turn: the conversation and the tools go in, text deltas and tool events come out.
+
+It knows nothing of audio, so the voice pipeline, the text chat and the `/ws` API share it unchanged. It owns
+the context window (system prompt, recalled memories, recent turns within a token budget), the tool loop
+(bounded rounds, slow tools announced, bad calls returned to the model as errors), and memory gating: a reply is
+written to history only when it is finished, or cut to what the user heard after a barge-in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from core.config import Settings
+from core.llm import ChatModel, LlmError
+from realtime.events import ErrorEvent, Event, LlmToken, ToolCall, ToolPending, ToolResult
+
+log = logging.getLogger(__name__)
+
+SLOW_TOOL_S = 1.0
+CHARS_PER_TOKEN = 4  # a rough, safe estimate for budgeting English text without a tokenizer
+
+
+class ToolRunner(Protocol):
+    """What the assistant needs of the tool box (core.tools.McpToolBox implements it)."""
+
+    def ollama_tools(self) -> list[dict[str, Any]]: ...
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> Any: ...
+
+    async def recall(self, query: str, k: int, budget_s: float) -> list[str]: ...
+
+
+class HistoryStore(Protocol):
+    def add_message(
+        self, session_id: str, role: str, content: str, *, turn_id: str | None = None,
+        interrupted: bool = False, heard: str | None = None,
+    ) -> int: ...
+
+    def recent(self, session_id: str, limit: int) -> list[dict[str, Any]]: ...
+
+
+def estimate_tokens(text: str) -> int:
+    return len(text) // CHARS_PER_TOKEN + 4
+
+
+class Assistant:
+    """Runs reply turns against a ChatModel with optional tools and history."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        chat: ChatModel,
+        history: HistoryStore,
+        tools: ToolRunner | None = None,
+    ) -> None:
+        self.settings = settings
+        self.chat = chat
+        self.history = history
+        self.tools = tools
+
+    # --- context ---------------------------------------------------------------------------------
+    async def build_messages(self, session_id: str, user_text: str) -> list[dict[str, Any]]:
+        """System prompt + memories + as many recent turns as fit the budget + the new user message."""
+        cfg = self.settings.ollama
+        system = cfg.system_prompt
+        memories: list[str] = []
+        mem = self.settings.memory
+        if self.tools is not None and mem.recall_k > 0 and user_text.strip():
+            memories = await self.tools.recall(user_text, mem.recall_k, mem.recall_budget_ms / 1000)
+        if memories:
+            system += "\n\nThings you remember about the user (use them when relevant):\n" + "\n".join(
+                f"- {m}" for m in memories)
+        budget = int(cfg.context_tokens * 0.75) - estimate_tokens(system) - estimate_tokens(user_text)
+        past: list[dict[str, Any]] = []
+        for row in reversed(self.history.recent(session_id, self.settings.memory.history_turns * 2)):
+            content = row.get("heard") if row.get("interrupted") and row.get("heard") is not None else row["content"]
+            cost = estimate_tokens(content or "")
+            if cost > budget:
+                break  # older turns are dropped whole rather than cut mid-sentence
+            budget -= cost
+            past.append({"role": row["role"], "content": content or ""})
+        past.reverse()
+        return [{"role": "system", "content": system}, *past, {"role": "user", "content": user_text}]
+
+    # --- one turn ----------------------------------------------------------------------------------
+    async def reply(self, session_id: str, turn_id: str, user_text: str) -> AsyncIterator[Event]:
+        """Yield LlmToken / ToolCall / ToolPending / ToolResult / ErrorEvent events for one reply.
+
+        The user's message is stored first (one committed row); the reply is stored by `record_reply`, by
+        the caller, once it knows what was actually heard.
+        """
+        self.history.add_message(session_id, "user", user_text, turn_id=turn_id)
+        messages = await self.build_messages(session_id, user_text)
+        # build_messages read history after storing the user row: drop that duplicate.
+        if len(messages) >= 2 and messages[-2] == {"role": "user", "content": user_text}:
+            del messages[-2]
+        tools = self.tools.ollama_tools() if self.tools is not None else []
+        max_rounds = self.settings.ollama.max_tool_rounds
+        try:
+            for round_no in range(max_rounds + 1):
+                offer = tools if tools and round_no < max_rounds else None
+                text_parts: list[str] = []
+                calls: list[tuple[str, dict[str, Any]]] = []
+                async for delta in self.chat.stream(messages, offer):
+                    if delta.text:
+                        text_parts.append(delta.text)
+                        yield LlmToken(turn_id=turn_id, text=delta.text)
+                    calls.extend(delta.tool_calls)
+                if not calls:
+                    break
+                messages.append({
+                    "role": "assistant", "content": "".join(text_parts),
+                    "tool_calls": [{"function": {"name": n, "arguments": a}} for n, a in calls],
+                })
+                for name, args in calls:
+                    async for ev in self._run_tool(turn_id, name, args, messages):
+                        yield ev
+        except LlmError as exc:
+            yield ErrorEvent(turn_id=turn_id, code=exc.code, message=exc.message, recoverable=True)
+        yield LlmToken(turn_id=turn_id, text="", done=True)
+
+    async def _run_tool(
+        self, turn_id: str, name: str, args: dict[str, Any], messages: list[dict[str, Any]]
+    ) -> AsyncIterator[Event]:
+        yield ToolCall(turn_id=turn_id, name=name, arguments=args)
+        assert self.tools is not None
+        task = asyncio.ensure_future(self.tools.call(name, args))
+        try:
+            done, _ = await asyncio.wait({task}, timeout=SLOW_TOOL_S)
+            if not done:
+                yield ToolPending(turn_id=turn_id, name=name)
+            outcome = await task
+        finally:
+            if not task.done():
+                task.cancel()
+        ok, content = bool(outcome.ok), str(outcome.content)
+        yield ToolResult(turn_id=turn_id, name=name, ok=ok, content=content)
+        if not ok:
+            log.info("tool %s failed: %s", name, content)
+        messages.append({"role": "tool", "content": content if ok else f"ERROR: {content}", "tool_name": name})
+
+    def record_reply(
+        self, session_id: str, turn_id: str, text: str, *, interrupted: bool = False, heard: str | None = None
+    ) -> None:
+        """Memory gating: store a finished reply, or the interrupted one with what was heard."""
+        if not text and not interrupted:
+            return
+        self.history.add_message(
+            session_id, "assistant", text, turn_id=turn_id, interrupted=interrupted, heard=heard)
+
+
+def tool_args_preview(args: dict[str, Any]) -> str:
+    return json.dumps(args, ensure_ascii=False)[:200]

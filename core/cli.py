@@ -1,0 +1,100 @@
+"""Command-line front doors: `converse` (one scripted turn, JSON lines out) and `desktop` (mic + speaker).
+
+`converse` is the harness of the end-to-end tests and the scriptable API: it runs the very pipeline the app runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+from core.config import Settings
+from realtime.audio_out import BufferedOutput
+from realtime.events import ErrorCode, ErrorEvent, Event, TtsAudio, TurnDone
+
+
+def _printer(out: list[Event]) -> object:
+    def emit(ev: Event) -> None:
+        out.append(ev)
+        print(json.dumps(ev.to_dict(), ensure_ascii=False), flush=True)
+
+    return emit
+
+
+async def _converse(settings: Settings, audio: str | None, text: str | None, out: str, speed: float,
+                    tools: bool) -> int:
+    from realtime.audio_in import FileSource
+    from realtime.engines import Engines
+    from realtime.voice_agent import VoiceAgent
+
+    if audio is not None and not Path(audio).is_file():
+        print(json.dumps(ErrorEvent(turn_id="", code=ErrorCode.AUDIO_INPUT, recoverable=False,
+                                    message=f"audio file not found: {audio}").to_dict()), flush=True)
+        return 2
+    engines = await Engines.load(settings, listen=audio is not None, tools=tools)
+    sink = BufferedOutput(settings.tts.sample_rate)
+    agent = VoiceAgent(engines, sink, listen=audio is not None)
+    seen: list[Event] = []
+    agent.subscribe(_printer(seen))  # type: ignore[arg-type]
+    try:
+        if audio is not None:
+            await FileSource(audio, speed=speed).run(agent.push_audio)
+            await agent.end_of_input()
+        else:
+            await agent.submit_text(text or "")
+            await agent.wait_idle()
+    finally:
+        await agent.aclose()
+        await engines.aclose()
+    if not any(isinstance(e, TurnDone) for e in seen):
+        ev = ErrorEvent(turn_id="", code="NO_SPEECH", message=f"no speech was recognized in {audio}")
+        print(json.dumps(ev.to_dict()), flush=True)
+        return 1
+    if any(isinstance(e, TtsAudio) for e in seen):
+        seconds = sink.write_wav(Path(out) if Path(out).is_absolute() else settings.path(out))
+        print(f"reply audio: {out} ({seconds:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def converse(settings: Settings, *, audio: str | None, text: str | None, out: str, speed: float = 1.0,
+             tools: bool = True) -> int:
+    return asyncio.run(_converse(settings, audio, text, out, speed, tools))
+
+
+async def _desktop(settings: Settings) -> int:
+    from realtime.audio_in import MicrophoneSource
+    from realtime.engines import Engines
+    from realtime.speaker import SpeakerOutput
+    from realtime.voice_agent import VoiceAgent
+
+    engines = await Engines.load(settings)
+    speaker = SpeakerOutput(settings.audio, settings.tts.sample_rate)
+    await speaker.start()
+    agent = VoiceAgent(engines, speaker)
+
+    def show(ev: Event) -> None:
+        d = ev.to_dict()
+        if ev.type in ("state", "final_transcript", "sentence", "error", "interrupted", "tool_call"):
+            print(json.dumps(d, ensure_ascii=False), flush=True)
+
+    agent.subscribe(show)
+    mic = MicrophoneSource(settings.audio, agent.push_audio, on_error=agent.emit)
+    await mic.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print("Listening. Speak; Ctrl+C quits.", file=sys.stderr)
+    await stop.wait()
+    await mic.stop()
+    await agent.aclose()
+    await speaker.stop()
+    await engines.aclose()
+    return 0
+
+
+def desktop(settings: Settings) -> int:
+    return asyncio.run(_desktop(settings))

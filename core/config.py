@@ -1,0 +1,207 @@
+"""One validated configuration, loaded from `config/config.yaml` with environment overrides.
+
+Environment variables win over the file: `ASSISTANT_OLLAMA__HOST=http://box:11434` sets `ollama.host`.
+A bad value stops the program before any model loads (exit code 2) with one line per problem naming the key,
+the value and what is allowed, because a voice assistant that fails ten seconds later, mid-sentence, over a typo
+in a YAML file is much harder to understand.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "config.yaml"
+ENV_PREFIX = "ASSISTANT_"
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors, so a typo is reported instead of ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AudioConfig(Section):
+    input_device: str | int | None = Field(None, description="sounddevice input name or index; None = default")
+    output_device: str | int | None = None
+    input_rate: int | None = Field(None, ge=8000, le=192000, description="device rate; None = its default")
+    blocksize_ms: int = Field(30, ge=10, le=200)
+
+
+class VadConfig(Section):
+    engine: Literal["webrtc", "silero"] = "webrtc"
+    mode: int = Field(3, ge=0, le=3, description="webrtcvad aggressiveness")
+    silero_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    frame_ms: Literal[10, 20, 30] = 30
+    silence_ms: int = Field(700, ge=300, le=2000, description="silence that ends a turn")
+    preroll_ms: int = Field(300, ge=0, le=1000)
+    min_speech_ms: int = Field(150, ge=30, le=2000, description="speech needed to open a turn")
+    max_utterance_s: float = Field(30.0, ge=1.0, le=30.0)
+
+
+class SttConfig(Section):
+    model: str = Field("embedded", description="'embedded' (tiny.en shipped in a package), a size, or a path")
+    language: str | None = "en"
+    beam_size: int = Field(1, ge=1, le=10)
+    final_beam_size: int = Field(5, ge=1, le=10)
+    compute_type: str = "int8"
+    cpu_threads: int = Field(2, ge=1, le=64)
+    partial_interval_ms: int = Field(500, ge=100, le=5000)
+
+
+class OllamaConfig(Section):
+    host: str = "http://localhost:11434"
+    model: str = "mistral"
+    system_prompt: str = (
+        "You are a helpful local voice assistant. Your replies are spoken aloud: answer in plain, short "
+        "sentences without markdown, lists or emoji unless asked."
+    )
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    context_tokens: int = Field(4096, ge=256, le=262144)
+    connect_timeout_s: float = Field(3.0, gt=0, le=60)
+    first_token_timeout_s: float = Field(30.0, gt=0, le=600)
+    total_timeout_s: float = Field(120.0, gt=0, le=3600)
+    max_tool_rounds: int = Field(4, ge=0, le=20)
+    embed_model: str | None = Field(None, description="use Ollama /api/embed for memory when set")
+
+    @field_validator("host")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+
+TtsName = Literal["edge", "coqui", "piper", "pyttsx3"]
+
+
+class TtsConfig(Section):
+    chain: list[TtsName] = Field(default_factory=lambda: ["edge", "coqui", "piper", "pyttsx3"], min_length=1)
+    timeout_s: float = Field(8.0, gt=0, le=120, description="per-phrase synthesis timeout")
+    cooldown_s: float = Field(60.0, ge=0, le=3600, description="how long a failed voice is skipped")
+    edge_voice: str = "en-US-AriaNeural"
+    piper_model: str | None = Field(None, description="path of a .onnx voice; None = the shipped joe voice")
+    coqui_model: str = "tts_models/en/ljspeech/vits"
+    pyttsx3_rate: int = Field(175, ge=50, le=400)
+    sample_rate: int = Field(22050, ge=8000, le=48000, description="the one PCM rate every voice is made to")
+
+
+class BargeInConfig(Section):
+    policy: Literal["headset", "ignore_while_speaking", "echo_suppress"] = "headset"
+    min_speech_ms: int = Field(300, ge=50, le=3000)
+
+
+class MemoryConfig(Section):
+    db_path: str = "data/assistant.db"
+    chroma_path: str = "data/chroma"
+    embedder: Literal["minilm", "ollama", "none"] = "minilm"
+    recall_k: int = Field(3, ge=0, le=20)
+    recall_budget_ms: int = Field(300, ge=10, le=10000)
+    history_turns: int = Field(20, ge=0, le=500)
+
+
+class McpServerConfig(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    command: str
+    args: list[str] = Field(default_factory=list)
+
+
+class McpConfig(Section):
+    enabled: bool = True
+    extra_servers: list[McpServerConfig] = Field(default_factory=list)
+    call_timeout_s: float = Field(20.0, gt=0, le=600)
+
+
+class GuiConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Paths are relative to the project root unless absolute."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
+    )
+
+    streaming: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    audio: AudioConfig = Field(default_factory=AudioConfig)
+    vad: VadConfig = Field(default_factory=VadConfig)
+    stt: SttConfig = Field(default_factory=SttConfig)
+    ollama: OllamaConfig = Field(default_factory=OllamaConfig)
+    tts: TtsConfig = Field(default_factory=TtsConfig)
+    barge_in: BargeInConfig = Field(default_factory=BargeInConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    mcp: McpConfig = Field(default_factory=McpConfig)
+    gui: GuiConfig = Field(default_factory=GuiConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first so it overrides what the YAML file (passed as init kwargs) says.
+        return (env_settings, init_settings)
+
+    def path(self, relative: str) -> Path:
+        """Resolve a configured path against the project root."""
+        p = Path(relative)
+        return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+class ConfigError(Exception):
+    """A configuration problem, already worded for the user (one line per problem)."""
+
+
+def _describe(err: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in err["loc"])
+    value = err.get("input")
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        return f"config error: {key} = {value!r}: unknown key (check its spelling against config/config.yaml)"
+    if err["type"] == "literal_error":
+        allowed = err.get("ctx", {}).get("expected", "")
+        return f"config error: {key} = {value!r}: allowed values are {allowed}"
+    env = ENV_PREFIX + "__".join(str(p).upper() for p in err["loc"])
+    return f"config error: {key} = {value!r}: {msg} (fix it in the YAML file or in ${env})"
+
+
+def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
+    """Read the YAML file and the environment into one `Settings`; raise ConfigError with readable lines."""
+    cfg_path = Path(path) if path else DEFAULT_CONFIG
+    data: dict[str, Any] = {}
+    if cfg_path.exists():
+        try:
+            loaded = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config error: {cfg_path} is not valid YAML: {exc}".replace("\n", " ")) from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config error: {cfg_path} must hold a mapping of sections, not {type(loaded).__name__}")
+        data = loaded or {}
+    elif path is not None:
+        raise ConfigError(f"config error: file {cfg_path} does not exist (pass an existing --config file)")
+    data.update(overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe(dict(e)) for e in exc.errors())) from exc
+
+
+def load_or_exit(path: Path | str | None = None) -> Settings:
+    """Entry-point helper: print the config problem and exit with code 2, before anything heavy loads."""
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(2) from exc

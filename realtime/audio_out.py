@@ -1,0 +1,71 @@
+"""Where the reply's audio goes: one small Protocol, several sinks at the edge.
+
+The pipeline only ever enqueues int16 mono PCM at the output's rate, asks how much has really been played (to
+know what the user heard when they interrupt), flushes on barge-in, and waits for the queue to drain at the
+end of a turn. The desktop speaker, the browser socket and a WAV file all implement the same four calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import soundfile as sf
+
+
+class AudioOutput(Protocol):
+    """A playback sink. `enqueue` never blocks; `played_samples` counts samples heard since the last clear."""
+
+    sample_rate: int
+
+    def enqueue(self, audio: np.ndarray, seq: int) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def played_samples(self) -> int: ...
+
+    async def wait_done(self) -> None: ...
+
+
+class BufferedOutput:
+    """Collects the reply instead of playing it (CLI `converse --out`, the Gradio reply player, tests).
+
+    Everything enqueued counts as played at once: there is no listener whose patience could run out.
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self._chunks: list[np.ndarray] = []
+        self._played = 0
+
+    def enqueue(self, audio: np.ndarray, seq: int) -> None:
+        pcm = np.asarray(audio, dtype=np.int16).reshape(-1)
+        self._chunks.append(pcm)
+        self._played += len(pcm)
+
+    def clear(self) -> None:
+        self._played = 0
+
+    def played_samples(self) -> int:
+        return self._played
+
+    async def wait_done(self) -> None:
+        await asyncio.sleep(0)
+
+    def take(self) -> np.ndarray:
+        """Return and forget everything collected so far."""
+        audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.int16)
+        self._chunks.clear()
+        return audio
+
+    def audio(self) -> np.ndarray:
+        return np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.int16)
+
+    def write_wav(self, path: Path | str) -> float:
+        """Write what was collected; returns its duration in seconds."""
+        audio = self.audio()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(path), audio, self.sample_rate, subtype="PCM_16")
+        return len(audio) / self.sample_rate

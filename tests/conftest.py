@@ -1,0 +1,41 @@
+"""Shared fixtures: the shared test audio, a fake Ollama server, a private PulseAudio daemon."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import soundserver
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_AUDIO = ROOT.parent / "shared" / "audio"
+JFK = SHARED_AUDIO / "jfk.flac"
+JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+
+
+@pytest.fixture(scope="session")
+def jfk_path() -> Path:
+    if not JFK.exists():
+        pytest.fail(f"shared test audio missing: {JFK} (../shared must sit beside the project)")
+    return JFK
+
+
+@pytest.fixture(scope="session")
+def pulse() -> Iterator[dict[str, str]]:
+    """A PulseAudio daemon for the whole session; sets PULSE_SERVER for this process too."""
+    if not soundserver.available():
+        pytest.fail("pulseaudio is not installed: run `make setup` (apt-get install pulseaudio pulseaudio-utils)")
+    with soundserver.pulse_daemon() as env:
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            yield env
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
