@@ -9,7 +9,6 @@ written to history only when it is finished, or cut to what the user heard after
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
@@ -110,7 +109,9 @@ class Assistant:
                         text_parts.append(delta.text)
                         yield LlmToken(turn_id=turn_id, text=delta.text)
                     calls.extend(delta.tool_calls)
-                if not calls:
+                if not calls or offer is None:
+                    if calls:  # the round bound is reached: a model asking again is not obeyed
+                        log.info("tool round limit %d reached; ignoring %d call(s)", max_rounds, len(calls))
                     break
                 messages.append({
                     "role": "assistant", "content": "".join(text_parts),
@@ -152,6 +153,3 @@ class Assistant:
         self.history.add_message(
             session_id, "assistant", text, turn_id=turn_id, interrupted=interrupted, heard=heard)
 
-
-def tool_args_preview(args: dict[str, Any]) -> str:
-    return json.dumps(args, ensure_ascii=False)[:200]

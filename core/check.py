@@ -53,7 +53,7 @@ async def _gather(settings: Settings) -> list[Component]:
     tts = build_tts(settings.tts)
     try:
         await tts.start()
-        statuses = await asyncio.gather(*(v.probe() for v in tts.providers))
+        statuses = await tts.wait_probed(timeout=60)
     finally:
         await tts.aclose()
     for st in statuses:

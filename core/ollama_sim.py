@@ -171,6 +171,8 @@ class OllamaSim:
                     self._json(404, {"error": f"model '{model}' not found"})
                     return
                 reply = sim.choose(list(body.get("messages") or []))
+                if not body.get("tools"):  # like a real model: no tools offered, no tool calls
+                    reply = Reply(reply.text or "Here is what I found.", [])
                 if body.get("stream", True) is False:
                     self._json(200, self._final(model, reply.text, reply.tool_calls, 0.0))
                     return
