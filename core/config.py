@@ -81,8 +81,13 @@ class OllamaConfig(Section):
 TtsName = Literal["edge", "coqui", "piper", "pyttsx3"]
 
 
+def _default_chain() -> list[TtsName]:
+    """The user's chain: the cloud neural voice, then the local neural ones, then the last resort."""
+    return ["edge", "coqui", "piper", "pyttsx3"]
+
+
 class TtsConfig(Section):
-    chain: list[TtsName] = Field(default_factory=lambda: ["edge", "coqui", "piper", "pyttsx3"], min_length=1)
+    chain: list[TtsName] = Field(default_factory=lambda: _default_chain(), min_length=1)
     timeout_s: float = Field(8.0, gt=0, le=120, description="per-phrase synthesis timeout")
     cooldown_s: float = Field(60.0, ge=0, le=3600, description="how long a failed voice is skipped")
     edge_voice: str = "en-US-AriaNeural"

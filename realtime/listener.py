@@ -1,0 +1,366 @@
+"""The streaming listener: audio frames in, speech/partial/final events out.
+
+It listens the way a person does. A ring buffer keeps the last `vad.preroll_ms` of audio so the first syllable
+is never cut; a turn opens only after `vad.min_speech_ms` of speech (a click does not count); partials are
+decoded every `stt.partial_interval_ms` of audio (audio time, so a file fed faster than real time behaves the
+same) and shown with local agreement so words do not flicker; the turn ends after `vad.silence_ms` of silence.
+
+Whisper costs about the same for any length (its 30 s window), so the listener decodes rarely and never twice
+at once: one worker thread, partials skipped while it is busy (never audio). The final decode is started
+speculatively once the silence has lasted part of the endpoint time; if no speech came back by the endpoint,
+that result is the final, so end of speech -> final costs the endpoint silence and little more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.config import SttConfig, VadConfig
+from realtime.events import (
+    ErrorCode,
+    ErrorEvent,
+    Event,
+    FinalTranscript,
+    PartialTranscript,
+    SpeechEnded,
+    SpeechStarted,
+    now,
+)
+from realtime.stt import SpeechToText
+from realtime.vad import VoiceActivity
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+MAX_CANDIDATE_GAP_FRAMES = 2  # non-speech frames tolerated inside the speech that opens a turn
+SPECULATE_AT = 0.4  # start the final decode after this share of vad.silence_ms
+FINAL_TAIL_MS = 300  # silence kept after the last speech frame for the final decode
+MARKS_KEPT = 200
+
+
+def _norm(word: str) -> str:
+    return re.sub(r"[^\w']", "", word.lower())
+
+
+def _common(a: list[str], b: list[str]) -> int:
+    """Length of the common prefix of two word lists, ignoring case and punctuation."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if _norm(x) != _norm(y):
+            break
+        n += 1
+    return n
+
+
+class LocalAgreement:
+    """Stable partial text: a word is committed once two hypotheses in a row agree on it (LocalAgreement-2).
+
+    The shown text is the committed words plus the newest hypothesis' tail. Committed words are replaced only
+    when two hypotheses in a row agree on something else: the model really changed its mind. A hypothesis that
+    contradicts committed words, or only drops words from the end of what is shown, leaves the text as it was,
+    so the user never sees the text shrink.
+    """
+
+    def __init__(self) -> None:
+        self.committed: list[str] = []
+        self.shown: list[str] = []
+        self._prev: list[str] = []
+
+    def update(self, text: str) -> str:
+        hyp = text.split()
+        n = len(self.committed)
+        agree = _common(self.committed, hyp)
+        both = _common(self._prev, hyp)
+        changed_mind = agree < n and both > agree and _common(self.committed, self._prev) == agree
+        if agree == n and both > n:
+            self.committed += hyp[n:both]
+        elif changed_mind:
+            self.committed = self.committed[:agree] + hyp[agree:both]
+        self._prev = hyp
+        if changed_mind or _common(self.committed, hyp) == len(self.committed):
+            candidate = self.committed + hyp[len(self.committed):]
+            shrinks = len(candidate) < len(self.shown) and _common(candidate, self.shown) == len(candidate)
+            if changed_mind or not shrinks:
+                self.shown = candidate
+        return " ".join(self.shown)
+
+
+@dataclass(eq=False)
+class _Utterance:
+    turn_id: str
+    chunks: list[np.ndarray]
+    samples: int
+    onset_sample: int
+    last_speech_end: int
+    next_partial_at: int
+    silence_frames: int = 0
+    shown: str = ""
+    agreement: LocalAgreement = field(default_factory=LocalAgreement)
+    speculative: tuple[int, asyncio.Future[str]] | None = None
+    stt_error_reported: bool = False
+    closed: bool = False
+
+    def append(self, frame: np.ndarray) -> None:
+        self.chunks.append(frame)
+        self.samples += len(frame)
+
+    def audio(self, end: int | None = None) -> np.ndarray:
+        pcm = np.concatenate(self.chunks)[:end]
+        return pcm.astype(np.float32) / 32768.0
+
+
+class Listener:
+    """Turns a stream of int16 16 kHz frames into turn events; see the module docstring for the policy."""
+
+    def __init__(self, vad: VoiceActivity, stt: SpeechToText, vad_cfg: VadConfig, stt_cfg: SttConfig,
+                 emit: Callable[[Event], None]) -> None:
+        self.vad, self.stt, self.vad_cfg, self.stt_cfg = vad, stt, vad_cfg, stt_cfg
+        self._emit_cb = emit
+        self.frame_samples = vad.frame_samples
+        self.frame_ms = self.frame_samples * 1000 / SAMPLE_RATE
+        self._preroll: deque[np.ndarray] = deque(maxlen=int(np.ceil(vad_cfg.preroll_ms / self.frame_ms)))
+        self._rest = np.zeros(0, dtype=np.int16)
+        self._candidate: list[np.ndarray] = []
+        self._cand_speech = 0
+        self._cand_gap = 0
+        self._utt: _Utterance | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt")
+        self._jobs = 0
+        self._last_final: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._marks: OrderedDict[str, dict[str, float]] = OrderedDict()
+        self._muted = False
+        self._closed = False
+
+    # ----- public surface -----
+    @property
+    def in_speech(self) -> bool:
+        return self._utt is not None
+
+    @property
+    def muted(self) -> bool:
+        return self._muted
+
+    @muted.setter
+    def muted(self, value: bool) -> None:
+        """Muting drops what is being heard (policy ignore_while_speaking) and starts the VAD afresh."""
+        if value == self._muted:
+            return
+        self._muted = value
+        if self._utt is not None:
+            self._utt.closed = True
+            self._emit(SpeechEnded(turn_id=self._utt.turn_id, duration_s=self._speech_s(self._utt)))
+            self._utt = None
+        self._candidate, self._cand_speech, self._cand_gap = [], 0, 0
+        self._preroll.clear()
+        self._rest = np.zeros(0, dtype=np.int16)
+        self.vad.reset()
+
+    def marks(self, turn_id: str) -> dict[str, float]:
+        """Wall-clock marks of one turn: onset, speech_started, first_partial, speech_end, endpoint, final."""
+        return dict(self._marks.get(turn_id, {}))
+
+    def push(self, pcm: np.ndarray) -> None:
+        """Feed audio of any length (int16 mono 16 kHz). Runs the VAD inline; decoding goes to the worker."""
+        if self._muted or self._closed:
+            return
+        data = np.asarray(pcm).reshape(-1)
+        if data.dtype != np.int16:
+            if not np.issubdtype(data.dtype, np.floating):
+                raise TypeError(f"Listener.push takes int16 (or float) PCM, got {data.dtype}")
+            data = (np.clip(data, -1.0, 1.0) * 32767).astype(np.int16)
+        if len(self._rest):
+            data = np.concatenate([self._rest, data])
+        whole = len(data) - len(data) % self.frame_samples
+        for start in range(0, whole, self.frame_samples):
+            self._on_frame(data[start:start + self.frame_samples].copy())
+        self._rest = data[whole:].copy()
+
+    async def flush(self) -> None:
+        """End of a finite source: finalize the open utterance and wait until every final is out."""
+        if self._utt is not None:
+            self._end(self._utt, "flush")
+        self._candidate, self._cand_speech, self._cand_gap = [], 0, 0
+        while self._last_final is not None and not self._last_final.done():
+            await asyncio.shield(self._last_final)
+
+    async def aclose(self) -> None:
+        """Stop listening: pending decodes are abandoned, the worker thread is released."""
+        self._closed = True
+        if self._utt is not None:
+            self._utt.closed = True  # a partial still decoding is not emitted after close
+            self._utt = None
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # ----- frames -----
+    def _on_frame(self, frame: np.ndarray) -> None:
+        speech = self.vad.is_speech(frame)
+        if self._utt is not None:
+            self._utterance_frame(self._utt, frame, speech)
+            return
+        if not self._candidate:
+            if speech:
+                self._candidate, self._cand_speech, self._cand_gap = [frame], 1, 0
+            else:
+                self._preroll.append(frame)
+            return
+        self._candidate.append(frame)
+        if speech:
+            self._cand_speech += 1
+            self._cand_gap = 0
+        else:
+            self._cand_gap += 1
+            if self._cand_gap > MAX_CANDIDATE_GAP_FRAMES:  # a click or a cough: back to the ring buffer
+                self._preroll.extend(self._candidate)
+                self._candidate, self._cand_speech = [], 0
+                return
+        if self._cand_speech * self.frame_ms >= self.vad_cfg.min_speech_ms:
+            self._open()
+
+    def _open(self) -> None:
+        pre = list(self._preroll)
+        onset = sum(len(c) for c in pre)
+        chunks = pre + self._candidate
+        samples = onset + sum(len(c) for c in self._candidate)
+        interval = self.stt_cfg.partial_interval_ms * SAMPLE_RATE // 1000
+        u = _Utterance(turn_id=uuid.uuid4().hex, chunks=chunks, samples=samples, onset_sample=onset,
+                       last_speech_end=samples, next_partial_at=onset + interval)
+        self._preroll.clear()
+        self._candidate, self._cand_speech, self._cand_gap = [], 0, 0
+        self._utt = u
+        t_onset = now() - (samples - onset) / SAMPLE_RATE
+        self._mark(u.turn_id, "onset", t_onset)
+        self._mark(u.turn_id, "speech_started", now())
+        self._emit(SpeechStarted(turn_id=u.turn_id, t=t_onset))
+
+    def _utterance_frame(self, u: _Utterance, frame: np.ndarray, speech: bool) -> None:
+        u.append(frame)
+        if speech:
+            u.silence_frames = 0
+            u.last_speech_end = u.samples
+        else:
+            u.silence_frames += 1
+        silence_ms = u.silence_frames * self.frame_ms
+        if silence_ms >= self.vad_cfg.silence_ms:
+            self._end(u, "silence")
+        elif u.samples >= self.vad_cfg.max_utterance_s * SAMPLE_RATE:
+            self._end(u, "max")
+        elif speech and u.samples >= u.next_partial_at:
+            self._partial(u)
+        elif u.silence_frames == max(1, round(SPECULATE_AT * self.vad_cfg.silence_ms / self.frame_ms)):
+            self._speculate(u)
+
+    # ----- decoding -----
+    def _decode(self, audio: np.ndarray, final: bool) -> asyncio.Future[str]:
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(self._executor, lambda: self.stt.transcribe(audio, final=final))
+        self._jobs += 1
+        fut.add_done_callback(self._job_done)
+        return fut
+
+    def _job_done(self, fut: asyncio.Future[str]) -> None:
+        self._jobs -= 1
+        if not fut.cancelled():
+            fut.exception()  # retrieved here so an abandoned speculative decode never warns
+
+    def _partial(self, u: _Utterance) -> None:
+        if self._jobs:  # the decoder is busy: skip this partial, try again on the next speech frame
+            return
+        u.next_partial_at = u.samples + self.stt_cfg.partial_interval_ms * SAMPLE_RATE // 1000
+        fut = self._decode(u.audio(), final=False)
+        fut.add_done_callback(lambda f: self._partial_done(u, f))
+
+    def _partial_done(self, u: _Utterance, fut: asyncio.Future[str]) -> None:
+        if u.closed or fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is not None:
+            self._stt_failed(u, exc)
+            return
+        text = u.agreement.update(fut.result())
+        if text and text != u.shown:
+            u.shown = text
+            self._marks.get(u.turn_id, {}).setdefault("first_partial", now())
+            self._emit(PartialTranscript(turn_id=u.turn_id, text=text))
+
+    def _speculate(self, u: _Utterance) -> None:
+        if self._jobs >= 2:
+            return
+        u.speculative = (u.samples, self._decode(u.audio(), final=True))
+
+    def _end(self, u: _Utterance, reason: str) -> None:
+        u.closed = True
+        self._utt = None
+        t_end = now() - (u.samples - u.last_speech_end) / SAMPLE_RATE
+        self._mark(u.turn_id, "speech_end", t_end)
+        self._mark(u.turn_id, "endpoint", now())
+        self._emit(SpeechEnded(turn_id=u.turn_id, t=t_end, duration_s=self._speech_s(u)))
+        if reason == "max":
+            self._emit(ErrorEvent(
+                turn_id=u.turn_id, code=ErrorCode.MAX_DURATION_EXCEEDED, recoverable=True,
+                message=f"you spoke for more than {self.vad_cfg.max_utterance_s:g} s: that part was "
+                        "transcribed as one turn and listening goes on"))
+        if reason == "silence":  # the trailing silence is the next turn's preroll
+            self._preroll.extend(u.chunks[-(self._preroll.maxlen or 1):])
+        spec = u.speculative
+        if spec is not None and spec[0] >= u.last_speech_end:
+            fut = spec[1]
+        else:
+            end = None if reason == "max" else u.last_speech_end + FINAL_TAIL_MS * SAMPLE_RATE // 1000
+            fut = self._decode(u.audio(end), final=True)
+        task = asyncio.get_running_loop().create_task(self._finish(u, fut, self._last_final))
+        self._last_final = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _finish(self, u: _Utterance, fut: asyncio.Future[str], prev: asyncio.Task[None] | None) -> None:
+        """Emit the final of `u` once its decode is done and every earlier final is out (order kept)."""
+        try:
+            text = (await fut).strip()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._stt_failed(u, exc, final=True)
+            text = ""
+        if prev is not None:
+            await asyncio.gather(prev, return_exceptions=True)
+        if text:  # empty final = noise: SpeechEnded only, so noise never opens a reply
+            self._mark(u.turn_id, "final", now())
+            self._emit(FinalTranscript(turn_id=u.turn_id, text=text, id=str(uuid.uuid4())))
+
+    def _stt_failed(self, u: _Utterance, exc: BaseException, final: bool = False) -> None:
+        log.warning("speech to text failed: %s", exc)
+        if u.stt_error_reported and not final:
+            return
+        u.stt_error_reported = True
+        message = f"speech to text failed ({type(exc).__name__}: {exc}); still listening"
+        self._emit(ErrorEvent(turn_id=u.turn_id, code=ErrorCode.STT_FAIL, recoverable=True, message=message))
+
+    # ----- helpers -----
+    def _speech_s(self, u: _Utterance) -> float:
+        return round(max(0, u.last_speech_end - u.onset_sample) / SAMPLE_RATE, 3)
+
+    def _mark(self, turn_id: str, name: str, t: float) -> None:
+        self._marks.setdefault(turn_id, {})[name] = t
+        self._marks.move_to_end(turn_id)
+        while len(self._marks) > MARKS_KEPT:
+            self._marks.popitem(last=False)
+
+    def _emit(self, event: Event) -> None:
+        try:
+            self._emit_cb(event)
+        except Exception:  # a broken sink must not stop the listening
+            log.exception("event sink failed on %s", event.type)

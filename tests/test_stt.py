@@ -1,0 +1,92 @@
+"""Speech to text: model resolution (fast) and real Whisper tiny.en through the whole listener (slow)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+from core.config import SttConfig, VadConfig
+from realtime.audio_in import FileSource
+from realtime.events import Event, FinalTranscript, PartialTranscript, SpeechStarted
+from realtime.listener import Listener
+from realtime.stt import SpeechToText, SttUnavailable, build_stt, stt_status
+from realtime.vad import build_vad
+from tests.conftest import JFK_TEXT
+
+ONE_TURN = VadConfig(silence_ms=1500)  # JFK pauses ~1.1 s twice: the default 700 ms would make three turns
+
+
+def words(text: str) -> list[str]:
+    return re.sub(r"[^\w\s']", " ", text.lower()).split()
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """Word error rate: word-level edit distance over the reference length."""
+    ref, hyp = words(reference), words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / max(1, len(ref))
+
+
+def test_wer_helper() -> None:
+    assert wer("ask not what", "Ask not, what!") == 0
+    assert wer("ask not what", "ask what") == pytest.approx(1 / 3)
+
+
+def test_embedded_model_is_found_without_loading_it() -> None:
+    ok, detail, fix = stt_status(SttConfig())
+    assert ok and "tiny.en" in detail and fix == ""
+
+
+def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
+    ok, detail, fix = stt_status(SttConfig(model="large-v3"))
+    assert not ok and "large-v3" in detail and "embedded" in fix
+    ok, detail, _ = stt_status(SttConfig(model=str(tmp_path)))
+    assert not ok and "model.bin" in detail
+    with pytest.raises(SttUnavailable, match="large-v3"):
+        build_stt(SttConfig(model="large-v3"))
+
+
+@pytest.fixture(scope="module")
+def whisper() -> SpeechToText:
+    return build_stt(SttConfig())
+
+
+async def listen_to_file(path: Path, stt: SpeechToText, vad_cfg: VadConfig, speed: float) -> list[Event]:
+    events: list[Event] = []
+    listener = Listener(build_vad(vad_cfg), stt, vad_cfg, SttConfig(), events.append)
+    await FileSource(path, speed=speed, tail_silence_s=2.0).run(listener.push)
+    await listener.flush()
+    await listener.aclose()
+    return events
+
+
+@pytest.mark.slow
+async def test_whisper_transcribes_jfk_in_real_time_with_stable_partials(
+        jfk_path: Path, whisper: SpeechToText) -> None:
+    events = await listen_to_file(jfk_path, whisper, ONE_TURN, speed=1.0)
+    finals = [e for e in events if isinstance(e, FinalTranscript)]
+    assert len(finals) == 1
+    assert wer(JFK_TEXT, finals[0].text) <= 0.15, finals[0].text
+    partials = [words(e.text) for e in events if isinstance(e, PartialTranscript)]
+    assert len(partials) >= 3
+    assert events.index(finals[0]) > max(i for i, e in enumerate(events) if isinstance(e, PartialTranscript))
+    # the text grows; a shown word changes only when the model changed its mind (rarely, one word or two)
+    for before, after in itertools.pairwise(partials):
+        assert len(after) >= len(before), (before, after)
+        assert sum(a != b for a, b in zip(before, after, strict=False)) <= 2, (before, after)
+    assert len(partials[-1]) >= len(words(JFK_TEXT)) // 2  # partials followed the speech
+
+
+@pytest.mark.slow
+async def test_silero_engine_gives_one_turn_on_jfk(jfk_path: Path, whisper: SpeechToText) -> None:
+    events = await listen_to_file(jfk_path, whisper, VadConfig(engine="silero", silence_ms=1500), speed=0)
+    assert len([e for e in events if isinstance(e, SpeechStarted)]) == 1
+    finals = [e for e in events if isinstance(e, FinalTranscript)]
+    assert len(finals) == 1 and wer(JFK_TEXT, finals[0].text) <= 0.15
