@@ -77,6 +77,8 @@ class Assistant:
         past: list[dict[str, Any]] = []
         for row in reversed(self.history.recent(session_id, self.settings.memory.history_turns * 2)):
             content = row.get("heard") if row.get("interrupted") and row.get("heard") is not None else row["content"]
+            if not (content or "").strip():
+                continue  # a reply cut before a word was heard: the user just kept talking
             cost = estimate_tokens(content or "")
             if cost > budget:
                 break  # older turns are dropped whole rather than cut mid-sentence
