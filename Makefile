@@ -37,8 +37,14 @@ run: setup
 check: setup
 	$(BIN)/python launch.py check
 
+# The MCP Inspector (npm), used by a test to check the MCP server from the outside.
+INSPECTOR_VERSION := 0.15.0
+.tools/.stamp-inspector:
+	npm install --silent --no-audit --no-fund --prefix .tools @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
+	touch $@
+
 # The whole suite, slow tests included (real models, sound server, browser): what CI runs.
-test: setup
+test: setup .tools/.stamp-inspector
 	$(PYTEST) -q -m "" -p no:cacheprovider
 
 # The quick loop while developing: everything not marked slow.

@@ -1,0 +1,140 @@
+"""The orchestrator: streaming vs classic, barge-in cutting the reply to what was heard, speaker policies.
+
+Real VAD, listener, splitter, Ollama client and fake-but-faithful Ollama server; the voice and the recognizer are
+small fakes here because their own tests cover them, and these tests are about timing and cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from faster_whisper import decode_audio
+
+from core.assistant import Assistant
+from core.config import load_settings
+from core.llm import OllamaChat
+from core.ollama_sim import OllamaSim, Reply, Rule
+from realtime.audio_out import BufferedOutput
+from realtime.engines import Engines
+from realtime.events import Event
+from realtime.paced_output import PacedOutput
+from realtime.voice_agent import VoiceAgent
+from tests.fakes import FixedSTT, ListHistory, ToneTTS
+
+THREE = "The sky is blue because of Rayleigh scattering. Sunsets look red for the same reason. Isn't that neat?"
+LONG = " ".join(f"This is sentence number {i} of a very long story." for i in range(1, 40))
+
+
+def make_agent(url: str, output: Any, *, streaming: bool = True, policy: str = "headset",
+               listen: bool = True) -> tuple[VoiceAgent, ListHistory, list[Event]]:
+    s = load_settings()
+    s.streaming = streaming
+    s.ollama.host = url
+    s.barge_in.policy = policy  # type: ignore[assignment]
+    history = ListHistory()
+    engines = Engines(s, FixedSTT(), ToneTTS(), Assistant(s, OllamaChat(s.ollama), history), history)  # type: ignore[arg-type]
+    agent = VoiceAgent(engines, output, listen=listen)
+    events: list[Event] = []
+    agent.subscribe(events.append)
+    return agent, history, events
+
+
+def kinds(events: list[Event]) -> list[str]:
+    return [e.type for e in events]
+
+
+@pytest.fixture(scope="module")
+def speech_pcm(jfk_path: Path) -> np.ndarray:
+    return (decode_audio(str(jfk_path)) * 32767).astype(np.int16)
+
+
+async def test_streaming_speaks_before_the_reply_is_finished() -> None:
+    with OllamaSim([Rule("sky", [Reply(THREE)])], first_token_s=0.05, tokens_per_s=20) as sim:
+        agent, history, events = make_agent(sim.url, BufferedOutput(22050), listen=False)
+        await agent.submit_text("why is the sky blue?")
+        await agent.wait_idle()
+    k = kinds(events)
+    last_token = max(i for i, e in enumerate(k) if e == "llm_token")
+    assert k.index("tts_audio") < last_token  # the first phrase was voiced while the model still streamed
+    assert k.count("sentence") >= 3 and k[-2:] == ["turn_done", "state"]
+    assert history.rows[-1]["role"] == "assistant" and history.rows[-1]["content"] == THREE
+
+
+async def test_classic_mode_waits_for_the_whole_reply_then_plays() -> None:
+    with OllamaSim([Rule("sky", [Reply(THREE)])], first_token_s=0.05, tokens_per_s=50) as sim:
+        agent, _history, events = make_agent(sim.url, BufferedOutput(22050), streaming=False, listen=False)
+        await agent.submit_text("why is the sky blue?")
+        await agent.wait_idle()
+    k = kinds(events)
+    last_token = max(i for i, e in enumerate(k) if e == "llm_token")
+    last_audio = max(i for i, e in enumerate(k) if e == "tts_audio")
+    assert last_token < k.index("sentence")
+    assert last_audio < k.index("playback")  # whole audio first, then play
+    assert k.count("sentence") >= 3
+
+
+async def test_barge_in_stops_playback_and_keeps_only_what_was_heard(speech_pcm: np.ndarray) -> None:
+    with OllamaSim([Rule("story", [Reply(LONG)])], first_token_s=0.05, tokens_per_s=40) as sim:
+        out = PacedOutput(22050)
+        agent, history, events = make_agent(sim.url, out)
+        await agent.submit_text("tell me a long story")
+        while agent.state != "speaking":
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.8)
+        # the user talks over the reply: real speech, pushed in real time through the real listener
+        for i in range(0, 16000 * 2, 480):
+            agent.push_audio(speech_pcm[i:i + 480])
+            await asyncio.sleep(0.03)
+            if any(e.type == "interrupted" for e in events):
+                break
+        assert any(e.type == "interrupted" for e in events)
+        played = out.played_samples()
+        tokens_at_interrupt = sum(1 for e in events if e.type == "llm_token")
+        n_requests = len(sim.chat_requests())
+        await asyncio.sleep(0.5)
+        assert out.played_samples() == played  # the speaker went quiet at once
+        assert sum(1 for e in events if e.type == "llm_token") == tokens_at_interrupt  # the stream was stopped
+        assert len(sim.chat_requests()) == n_requests
+        await agent.aclose()
+    interrupted = next(e for e in events if e.type == "interrupted")
+    row = next(r for r in history.rows if r["role"] == "assistant")
+    assert row["interrupted"] is True
+    heard = row["heard"].rstrip("…")
+    assert heard and LONG.startswith(heard.split("…")[0][:20])
+    assert len(heard) < len(row["content"]) and interrupted.heard == row["heard"]
+
+
+async def test_speakers_policy_ignores_the_mic_while_speaking(speech_pcm: np.ndarray) -> None:
+    with OllamaSim([Rule("sky", [Reply(THREE)])], first_token_s=0.05, tokens_per_s=40) as sim:
+        out = PacedOutput(22050)
+        agent, _history, events = make_agent(sim.url, out, policy="ignore_while_speaking")
+        await agent.submit_text("why is the sky blue?")
+        while agent.state != "speaking":
+            await asyncio.sleep(0.02)
+        for i in range(0, 16000 * 2, 480):
+            agent.push_audio(speech_pcm[i:i + 480])
+            await asyncio.sleep(0.01)
+        await agent.wait_idle()
+        await agent.aclose()
+    assert "interrupted" not in kinds(events)
+    assert "speech_started" not in kinds(events)
+
+
+async def test_a_new_message_supersedes_the_reply_in_progress() -> None:
+    with OllamaSim([Rule("story", [Reply(LONG)])], first_token_s=0.05, tokens_per_s=40) as sim:
+        out = PacedOutput(22050)
+        agent, history, events = make_agent(sim.url, out, listen=False)
+        first = await agent.submit_text("tell me a long story")
+        while agent.state != "speaking":
+            await asyncio.sleep(0.02)
+        second = await agent.submit_text("hello")
+        await agent.wait_idle()
+        await agent.aclose()
+    done = [e for e in events if e.type == "turn_done"]
+    assert [d.turn_id for d in done] == [first, second]
+    assert done[0].interrupted and not done[1].interrupted  # type: ignore[attr-defined]
+    assert [r["role"] for r in history.rows] == ["user", "assistant", "user", "assistant"]
