@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from core.config import Settings
 from core.llm import ChatModel, LlmError
-from realtime.events import ErrorEvent, Event, LlmToken, ToolCall, ToolPending, ToolResult
+from realtime.events import ErrorCode, ErrorEvent, Event, LlmToken, ToolCall, ToolPending, ToolResult
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,8 @@ class Assistant:
         yield ToolResult(turn_id=turn_id, name=name, ok=ok, content=content)
         if not ok:
             log.info("tool %s failed: %s", name, content)
+            yield ErrorEvent(turn_id=turn_id, code=ErrorCode.TOOL_ERROR, recoverable=True,
+                             message=f"tool {name} failed: {content}"[:500])
         messages.append({"role": "tool", "content": content if ok else f"ERROR: {content}", "tool_name": name})
 
     def record_reply(
