@@ -72,7 +72,7 @@ class OllamaSim:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> OllamaSim:
         self._thread = threading.Thread(target=self._server.serve_forever, name="ollama-sim", daemon=True)

@@ -20,8 +20,24 @@ from core.metrics import intervals
 from realtime.audio_out import AudioOutput
 from realtime.engines import Engines
 from realtime.events import (
-    ErrorCode, ErrorEvent, Event, FinalTranscript, Interrupted, Latency, LlmToken, PartialTranscript,
-    PlaybackProgress, Sentence, SpeechEnded, SpeechStarted, StateChanged, TtsAudio, TurnDone, now,
+    ErrorCode,
+    ErrorEvent,
+    Event,
+    FinalTranscript,
+    Interrupted,
+    Latency,
+    LlmToken,
+    PartialTranscript,
+    PlaybackProgress,
+    Sentence,
+    SpeechEnded,
+    SpeechStarted,
+    StateChanged,
+    ToolCall,
+    ToolPending,
+    TtsAudio,
+    TurnDone,
+    now,
 )
 from realtime.listener import Listener
 from realtime.sentences import SentenceSplitter, speakable
@@ -37,6 +53,7 @@ SPOKEN_ERRORS = {
     ErrorCode.LLM_ERROR: "Sorry, something went wrong while I was thinking.",
 }
 POLL_S = 0.02
+SLOW_TOOL_PHRASE = "One moment."
 
 
 class VoiceAgent:
@@ -182,6 +199,7 @@ class VoiceAgent:
     async def _think(self, h: TurnHandle, phrases: asyncio.Queue[str | None], streaming: bool) -> None:
         splitter = SentenceSplitter()
         error_code = ""
+        acknowledged = False
         try:
             async for ev in self.engines.assistant.reply(self.session_id, h.turn_id, h.user_text):
                 self.emit(ev)
@@ -191,6 +209,12 @@ class VoiceAgent:
                     if streaming:
                         for p in splitter.push(ev.text):
                             await phrases.put(p)
+                elif isinstance(ev, ToolCall) and streaming:
+                    for p in splitter.flush():  # what was said before the tool call is spoken now
+                        await phrases.put(p)
+                elif isinstance(ev, ToolPending) and streaming and not acknowledged:
+                    acknowledged = True  # a slow tool: say so once, briefly, instead of going quiet
+                    await phrases.put(SLOW_TOOL_PHRASE)
                 elif isinstance(ev, ErrorEvent) and ev.code in SPOKEN_ERRORS:
                     error_code = ev.code
             rest = splitter.flush() if streaming else [p for p in _split_all(h.reply_text)]

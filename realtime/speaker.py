@@ -1,0 +1,179 @@
+"""The desktop speaker: one sounddevice OutputStream fed from a queue, gapless across phrases, flushable.
+
+PortAudio calls `_callback` on its own thread every few milliseconds; it copies queued PCM into the device
+buffer and never blocks (a short lock, no allocation beyond slicing). Phrases join back to back in that queue,
+so there is no gap between sentences as long as the next phrase arrives before the current one ends. A small
+block size keeps what is already inside the device short, so `clear()` (barge-in) is heard within ~50 ms.
+sounddevice is imported on `start()`: PortAudio reads PULSE_SERVER and lists devices when it initializes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import threading
+from typing import Any
+
+import numpy as np
+import soxr
+
+from core.config import AudioConfig
+
+
+class SpeakerError(RuntimeError):
+    """No usable output device; the message names the device and how to pick another."""
+
+
+class SpeakerOutput:
+    """AudioOutput for the sound card; `played_samples` counts `sample_rate` samples since the last clear."""
+
+    def __init__(self, cfg: AudioConfig, sample_rate: int, *, block_ms: int = 10,
+                 device_rate: int | None = None, latency: float = 0.06) -> None:
+        """`device_rate` forces the device's rate; by default the voice's rate if the device takes it.
+
+        `latency` is the audio held inside the device: what still plays after `clear()`, and the stall the
+        callback survives. Measured on PulseAudio's ALSA plugin: at PortAudio's "low" (20 ms) one 50 ms hiccup
+        caused a cascade of underruns, each a 2 s silence; 60 ms rode out 50 ms stalls.
+        """
+        self.cfg = cfg
+        self.sample_rate = sample_rate
+        self.block_ms = block_ms
+        self.latency = latency
+        self._want_rate = device_rate
+        self.device_rate = sample_rate
+        self.device_name = ""
+        self._stream: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._chunks: collections.deque[np.ndarray] = collections.deque()
+        self._offset = 0  # samples of _chunks[0] already played
+        self._played_dev = 0  # device-rate samples handed to the device since the last clear
+        self._drained = asyncio.Event()
+        self.current_seq = -1  # the seq of the phrase last enqueued
+        self.underflows = 0
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self._open)
+
+    def _open(self) -> None:
+        try:
+            import sounddevice as sd
+        except OSError as exc:
+            raise SpeakerError(f"PortAudio is missing ({exc}): apt-get install libportaudio2") from exc
+        device = self.cfg.output_device
+        try:
+            info = sd.query_devices(device, "output")
+        except Exception as exc:
+            raise SpeakerError(
+                f"no output device {device if device is not None else '(system default)'}: {exc}; "
+                "list devices with `python launch.py devices` and set audio.output_device") from exc
+        self.device_name = str(info["name"])
+        try:
+            rate = self._want_rate or self.sample_rate
+            sd.check_output_settings(device=device, samplerate=rate, channels=1, dtype="int16")
+        except Exception:
+            rate = int(info["default_samplerate"])  # the device cannot take our rate: resample on enqueue
+        self.device_rate = rate
+        try:
+            self._stream = sd.OutputStream(
+                device=device, samplerate=rate, channels=1, dtype="int16",
+                blocksize=max(64, rate * self.block_ms // 1000), latency=self.latency,
+                callback=self._callback)
+            self._stream.start()
+        except Exception as exc:
+            self._stream = None
+            raise SpeakerError(f"cannot open output device {self.device_name!r} at {rate} Hz: {exc}; "
+                               "pick another with audio.output_device") from exc
+
+    async def stop(self) -> None:
+        self.clear()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await asyncio.to_thread(_close, stream)
+
+    # -- AudioOutput --------------------------------------------------------------------------------
+    def enqueue(self, audio: np.ndarray, seq: int) -> None:
+        """Queue int16 mono PCM at `sample_rate`; returns at once (resampling is a few ms per phrase)."""
+        if self._stream is None:
+            raise RuntimeError("SpeakerOutput.enqueue before start(): call `await speaker.start()` first")
+        pcm = np.asarray(audio).reshape(-1)
+        if pcm.dtype != np.int16:
+            pcm = np.clip(np.round(pcm.astype(np.float32) * 32767.0), -32768, 32767).astype(np.int16)
+        if self.device_rate != self.sample_rate and len(pcm):
+            pcm = soxr.resample(pcm, self.sample_rate, self.device_rate)
+        if not len(pcm):
+            return
+        with self._lock:
+            self._chunks.append(pcm)
+            self.current_seq = seq
+        self._drained.clear()
+
+    def clear(self) -> None:
+        """Drop everything not yet handed to the device (barge-in) and restart the played count."""
+        with self._lock:
+            self._chunks.clear()
+            self._offset = 0
+            self._played_dev = 0
+        self._notify_drained()
+
+    def played_samples(self) -> int:
+        with self._lock:
+            dev = self._played_dev
+        if self.device_rate == self.sample_rate:
+            return dev
+        return dev * self.sample_rate // self.device_rate
+
+    def pending_samples(self) -> int:
+        """Samples (at `sample_rate`) queued but not yet handed to the device."""
+        with self._lock:
+            dev = sum(len(c) for c in self._chunks) - self._offset
+        return dev * self.sample_rate // self.device_rate
+
+    async def wait_done(self) -> None:
+        """Return when the queue has drained and its last block has had time to leave the device."""
+        while self.pending_samples() > 0 and self._stream is not None and self._stream.active:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), 0.1)
+        if self._stream is not None:
+            await asyncio.sleep(float(self._stream.latency))
+
+    # -- PortAudio's thread -------------------------------------------------------------------------
+    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        out = outdata[:, 0]
+        filled = 0
+        with self._lock:
+            chunks = self._chunks
+            while filled < frames and chunks:
+                chunk = chunks[0]
+                take = min(frames - filled, len(chunk) - self._offset)
+                out[filled:filled + take] = chunk[self._offset:self._offset + take]
+                filled += take
+                self._offset += take
+                if self._offset >= len(chunk):
+                    chunks.popleft()
+                    self._offset = 0
+            self._played_dev += filled
+            drained = filled > 0 and not chunks
+        if filled < frames:
+            out[filled:] = 0
+        if status and status.output_underflow:
+            self.underflows += 1
+        if drained:
+            self._notify_drained()
+
+    def _notify_drained(self) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
+            loop.call_soon_threadsafe(self._drained.set)
+
+
+def _close(stream: Any) -> None:
+    with contextlib.suppress(Exception):
+        stream.stop()
+    with contextlib.suppress(Exception):
+        stream.close()

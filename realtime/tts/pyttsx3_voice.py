@@ -1,0 +1,118 @@
+"""pyttsx3 + espeak-ng: the last-resort offline voice, robotic but tiny and instant.
+
+The engine is not thread-safe (two threads in `runAndWait` lose audio and deadlock), so ONE worker thread owns
+it for its whole life and takes phrases from a queue; callers from any task or thread just wait on a future.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import os
+import queue
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from realtime.tts.base import Speech, TtsError, VoiceStatus, to_pcm16
+
+log = logging.getLogger(__name__)
+_Job = tuple[str, "concurrent.futures.Future[np.ndarray]"]
+
+
+class Pyttsx3TTS:
+    name = "pyttsx3"
+
+    def __init__(self, *, rate: int = 175, sample_rate: int = 22050) -> None:
+        self.rate = rate
+        self.sample_rate = sample_rate
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._tmp = Path(tempfile.mkdtemp(prefix="pyttsx3-"))
+
+    def _ensure_worker(self) -> None:
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._work, name="pyttsx3-engine", daemon=True)
+                self._thread.start()
+
+    def _work(self) -> None:
+        """The only place the engine is touched."""
+        engine: Any = None
+        n = 0
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            text, fut = job
+            if not fut.set_running_or_notify_cancel():
+                continue  # the caller gave up (timeout, barge-in) before we started
+            try:
+                if engine is None:
+                    import pyttsx3
+                    import pyttsx3.drivers.espeak as espeak_driver
+
+                    # The driver prints "Audio saved to ..." on stdout, which the CLI uses: log it instead.
+                    espeak_driver.print = lambda *a, **_k: log.debug(" ".join(map(str, a)))
+                    engine = pyttsx3.init("espeak")
+                    engine.setProperty("rate", self.rate)
+                n += 1
+                self._tmp.mkdir(parents=True, exist_ok=True)
+                wav = self._tmp / f"phrase-{n}.wav"
+                engine.save_to_file(text, str(wav))
+                engine.runAndWait()
+                audio, rate = sf.read(str(wav), dtype="int16", always_2d=False)
+                with contextlib.suppress(OSError):
+                    os.unlink(wav)
+                fut.set_result(to_pcm16(audio, int(rate), self.sample_rate))
+            except BaseException as exc:
+                fut.set_exception(exc)
+
+    def _submit(self, text: str) -> concurrent.futures.Future[np.ndarray]:
+        """Queue a phrase for the engine thread; usable from any thread, with or without an event loop."""
+        self._ensure_worker()
+        fut: concurrent.futures.Future[np.ndarray] = concurrent.futures.Future()
+        self._jobs.put((text, fut))
+        return fut
+
+    def synthesize_blocking(self, text: str, timeout: float | None = None) -> np.ndarray:
+        """For plain threads (no event loop): the same single engine thread does the work."""
+        return self._submit(text).result(timeout)
+
+    async def synthesize(self, text: str, *, reply_id: str | None = None) -> Speech:
+        fut = self._submit(text)
+        try:
+            audio = await asyncio.wrap_future(fut)
+        except (RuntimeError, OSError, ImportError, sf.LibsndfileError) as exc:
+            msg = f"pyttsx3 failed: {type(exc).__name__}: {exc} (needs `apt-get install espeak-ng`)"
+            raise TtsError(msg) from exc
+        if not len(audio):
+            raise TtsError(f"pyttsx3 produced no audio for {text[:40]!r}")
+        return Speech(audio, self.sample_rate, self.name)
+
+    async def probe(self) -> VoiceStatus:
+        try:
+            import pyttsx3  # noqa: F401
+        except ImportError as exc:
+            return VoiceStatus(self.name, False, f"not installed: {exc}", "pip install pyttsx3")
+        import ctypes.util
+
+        if not (ctypes.util.find_library("espeak-ng") or ctypes.util.find_library("espeak")
+                or shutil.which("espeak-ng")):
+            return VoiceStatus(self.name, False, "espeak-ng library not found", "apt-get install espeak-ng")
+        return VoiceStatus(self.name, True, "espeak-ng via pyttsx3", "")
+
+    async def aclose(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._jobs.put(None)
+            await asyncio.to_thread(self._thread.join, 5.0)
+        self._thread = None
+        shutil.rmtree(self._tmp, ignore_errors=True)
