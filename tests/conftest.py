@@ -39,3 +39,13 @@ def pulse() -> Iterator[dict[str, str]]:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+
+
+@pytest.fixture
+def sounddevice_on_pulse(pulse: dict[str, str]) -> Iterator[dict[str, str]]:
+    """sounddevice re-initialized so PortAudio sees the test daemon (it reads PULSE_SERVER at init)."""
+    import sounddevice as sd
+
+    sd._terminate()
+    sd._initialize()
+    yield pulse
