@@ -98,7 +98,7 @@ class TtsConfig(Section):
 
 
 class BargeInConfig(Section):
-    policy: Literal["headset", "ignore_while_speaking"] = "headset"
+    policy: Literal["headset", "ignore_while_speaking", "echo_cancel"] = "headset"
     min_speech_ms: int = Field(300, ge=50, le=3000)
 
 

@@ -8,8 +8,9 @@ end of a turn. The desktop speaker, the browser socket and a WAV file all implem
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import soundfile as sf
@@ -27,6 +28,18 @@ class AudioOutput(Protocol):
     def played_samples(self) -> int: ...
 
     async def wait_done(self) -> None: ...
+
+
+@runtime_checkable
+class PlayedAudioTap(Protocol):
+    """Optional extra of an output that drives a real device: it reports every block it hands over.
+
+    barge_in.policy `echo_cancel` needs it (the echo canceller's reference must be what really went out, in
+    step with the device clock). `fn(block, rate)` runs on the device's thread and must not block. Outputs
+    without it (the browser socket: the browser cancels its own echo; files; buffers) simply lack the method.
+    """
+
+    def add_played_listener(self, fn: Callable[[np.ndarray, int], None]) -> Callable[[], None]: ...
 
 
 class BufferedOutput:

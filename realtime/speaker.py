@@ -12,13 +12,17 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import soxr
 
 from core.config import AudioConfig
+
+log = logging.getLogger(__name__)
 
 
 class SpeakerError(RuntimeError):
@@ -52,6 +56,7 @@ class SpeakerOutput:
         self._drained = asyncio.Event()
         self.current_seq = -1  # the seq of the phrase last enqueued
         self.underflows = 0
+        self._played_listeners: list[Callable[[np.ndarray, int], None]] = []
 
     # -- life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -140,6 +145,16 @@ class SpeakerOutput:
         if self._stream is not None:
             await asyncio.sleep(float(self._stream.latency))
 
+    def add_played_listener(self, fn: Callable[[np.ndarray, int], None]) -> Callable[[], None]:
+        """Call `fn(block, device_rate)` with every block handed to the device, silence included.
+
+        The echo canceller needs exactly what went out, in step with the device's clock. `fn` runs on
+        PortAudio's thread and must not block (append to a deque, nothing more); `block` is a fresh int16
+        copy. Returns the function that removes the listener.
+        """
+        self._played_listeners = [*self._played_listeners, fn]  # copy on write: the callback reads a snapshot
+        return lambda: setattr(self, "_played_listeners", [f for f in self._played_listeners if f is not fn])
+
     # -- PortAudio's thread -------------------------------------------------------------------------
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         out = outdata[:, 0]
@@ -159,6 +174,14 @@ class SpeakerOutput:
             drained = filled > 0 and not chunks
         if filled < frames:
             out[filled:] = 0
+        listeners = self._played_listeners  # iterates a snapshot: add/remove swap the list
+        if listeners:
+            block = out.copy()
+            for fn in listeners:
+                try:
+                    fn(block, self.device_rate)
+                except Exception:  # a broken listener must not silence the speaker
+                    log.exception("played-audio listener failed")
         if status and status.output_underflow:
             self.underflows += 1
         if drained:

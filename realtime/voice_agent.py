@@ -17,7 +17,8 @@ import numpy as np
 import soxr
 
 from core.metrics import intervals
-from realtime.audio_out import AudioOutput
+from realtime.audio_out import AudioOutput, PlayedAudioTap
+from realtime.echo import EchoCanceller, EchoCancellerError
 from realtime.engines import Engines
 from realtime.events import (
     ErrorCode,
@@ -71,11 +72,32 @@ class VoiceAgent:
         if listen and engines.stt is not None:
             s = self.settings
             self.listener = Listener(engines.new_vad(), engines.stt, s.vad, s.stt, self._on_listener_event)
+        self.barge_policy: str = self.settings.barge_in.policy  # what this session really does (see below)
+        self.echo: EchoCanceller | None = None
+        self._echo_detach: Callable[[], None] | None = None
+        if self.listener is not None and self.barge_policy == "echo_cancel":
+            self._start_echo_cancel()
         self.current: TurnHandle | None = None
         self._utterances: dict[str, dict[str, float]] = {}
         self._barge_task: asyncio.Task[None] | None = None
         self.state = ""
         self._set_state("listening" if self.listener else "idle", "")
+
+    def _start_echo_cancel(self) -> None:
+        """Feed what the speaker plays to an echo canceller that cleans the mic before the listener."""
+        if not isinstance(self.output, PlayedAudioTap):
+            # the browser path cancels its own echo (getUserMedia echoCancellation); nothing to do here
+            log.warning("barge_in.policy echo_cancel: %s does not report what it plays, so barge-in works as "
+                        "with a headset", type(self.output).__name__)
+            self.barge_policy = "headset"
+            return
+        try:
+            self.echo = EchoCanceller(16000)
+        except EchoCancellerError as exc:  # never let the assistant interrupt itself: mute while speaking
+            log.warning("%s; the microphone is ignored while the assistant speaks", exc)
+            self.barge_policy = "ignore_while_speaking"
+            return
+        self._echo_detach = self.output.add_played_listener(self.echo.far)
 
     # --- events ----------------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[Event], None]) -> Callable[[], None]:
@@ -99,6 +121,8 @@ class VoiceAgent:
     def push_audio(self, pcm16k: np.ndarray) -> None:
         """16 kHz mono int16 from any source; call on the event-loop thread."""
         if self.listener is not None:
+            if self.echo is not None:
+                pcm16k = self.echo.near(pcm16k)
             self.listener.push(pcm16k)
 
     async def end_of_input(self) -> None:
@@ -136,6 +160,8 @@ class VoiceAgent:
 
     async def aclose(self) -> None:
         await self.interrupt()
+        if self._echo_detach is not None:
+            self._echo_detach()
         if self.listener is not None:
             await self.listener.aclose()
 
@@ -158,7 +184,7 @@ class VoiceAgent:
 
     def _confirm_barge_in(self) -> None:
         """Interrupt once the overlapping speech has lasted barge_in.min_speech_ms (a cough does not count)."""
-        if self.settings.barge_in.policy == "ignore_while_speaking":
+        if self.barge_policy == "ignore_while_speaking":
             return
         if self._barge_task is not None and not self._barge_task.done():
             return
@@ -267,7 +293,7 @@ class VoiceAgent:
         self.output.enqueue(audio, seq)
         if self.state != "speaking":
             self._set_state("speaking", h.turn_id)
-            if self.listener is not None and self.settings.barge_in.policy == "ignore_while_speaking":
+            if self.listener is not None and self.barge_policy == "ignore_while_speaking":
                 self.listener.muted = True
         if not any(t.get_name().startswith("playback") for t in h._tasks):
             h.spawn(self._watch_playback(h), "playback")
