@@ -86,6 +86,16 @@ async def _gather(settings: Settings) -> list[Component]:
         finally:
             await box.aclose()
 
+    if settings.barge_in.policy == "echo_cancel":
+        try:
+            from realtime.echo import EchoCanceller
+
+            EchoCanceller()
+            out.append(Component("echo canceller", True, "WebRTC AEC3 (livekit) for barge-in over speakers"))
+        except Exception as exc:
+            out.append(Component("echo canceller", False, str(exc), "make setup (installs livekit)",
+                                 required=False))
+
     try:
         import sounddevice as sd
 

@@ -1,0 +1,150 @@
+"""The browser as an AudioOutput: reply audio goes down the socket, the page says how much it really played.
+
+The pipeline needs to know what the user actually heard (to cut the stored reply on barge-in), and only the
+page's playback worklet knows that, so `played_samples` is whatever the page last reported. Every `clear`
+starts a new epoch: reports and audio frames from an older epoch are dropped, so a report that was already
+on the wire when the user barged in cannot be counted against the next reply.
+
+One sender task owns the socket's write side: events and audio are queued (never blocking the pipeline) and
+written in order by that task, because a WebSocket must not be written from two tasks at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import struct
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """One queued write: text (JSON) or reply audio of a given epoch."""
+
+    text: str | None = None
+    data: bytes | None = None
+    epoch: int = 0
+
+
+def audio_frame(seq: int, pcm: np.ndarray) -> bytes:
+    """The binary reply-audio frame: uint32 LE `seq`, then PCM16 LE mono."""
+    return struct.pack("<I", seq & 0xFFFFFFFF) + np.asarray(pcm, dtype="<i2").tobytes()
+
+
+def parse_audio_frame(frame: bytes) -> tuple[int, np.ndarray]:
+    """Inverse of `audio_frame` (for clients and tests)."""
+    seq = struct.unpack_from("<I", frame)[0]
+    return seq, np.frombuffer(frame[4:], dtype="<i2").astype(np.int16)
+
+
+class SocketSender:
+    """Serializes every write to one WebSocket through a queue drained by a single task."""
+
+    def __init__(self, send_text: Callable[[str], Awaitable[None]],
+                 send_bytes: Callable[[bytes], Awaitable[None]]) -> None:
+        self._send_text = send_text
+        self._send_bytes = send_bytes
+        self._queue: asyncio.Queue[_Frame | None] = asyncio.Queue()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.epoch = 0
+        self.closed = False
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="ws-sender")
+
+    def send_json(self, obj: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        self._idle.clear()
+        self._queue.put_nowait(_Frame(text=json.dumps(obj, default=str)))
+
+    def send_audio(self, data: bytes, epoch: int) -> None:
+        if self.closed:
+            return
+        self._idle.clear()
+        self._queue.put_nowait(_Frame(data=data, epoch=epoch))
+
+    async def drained(self) -> None:
+        """Return once everything queued so far has been written (or the socket is gone)."""
+        while not self._idle.is_set() and not self.closed:
+            await self._idle.wait()
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                frame = await self._queue.get()
+                if frame is None:
+                    return
+                if frame.text is not None:
+                    await self._send_text(frame.text)
+                elif frame.data is not None and frame.epoch == self.epoch:
+                    await self._send_bytes(frame.data)  # audio of a flushed epoch is never sent
+                if self._queue.empty():
+                    self._idle.set()
+        except Exception as exc:  # the client went away: stop writing, let the receive side clean up
+            log.debug("socket sender stopped: %s", exc)
+        finally:
+            self.closed = True
+            self._idle.set()
+
+    async def aclose(self) -> None:
+        """Write what is queued, then stop."""
+        if not self._task.done():
+            self._queue.put_nowait(None)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), 2.0)
+            except TimeoutError:
+                self._task.cancel()
+        self.closed = True
+
+
+class BrowserOutput:
+    """AudioOutput over a WebSocket. Without playback reports (a client that does not play), sent = played."""
+
+    def __init__(self, sender: SocketSender, sample_rate: int, *, reports_playback: bool = False) -> None:
+        self.sender = sender
+        self.sample_rate = sample_rate
+        self.reports_playback = reports_playback
+        self._sent = 0  # samples enqueued since the last clear
+        self._played = 0  # samples the client says it played since the last clear
+
+    def enqueue(self, audio: np.ndarray, seq: int) -> None:
+        pcm = np.asarray(audio, dtype=np.int16).reshape(-1)
+        if not len(pcm):
+            return
+        self._sent += len(pcm)
+        self.sender.send_audio(audio_frame(seq, pcm), self.sender.epoch)
+
+    def clear(self) -> None:
+        """Barge-in: unsent audio is dropped here, and the page flushes its queue on `clear`."""
+        self.sender.epoch += 1
+        self._sent = 0
+        self._played = 0
+        self.sender.send_json({"type": "clear", "epoch": self.sender.epoch})
+
+    def report(self, played_samples: int, epoch: int | None) -> None:
+        """A client's playback report; ignored when it belongs to audio flushed since."""
+        self.reports_playback = True
+        if epoch is not None and epoch != self.sender.epoch:
+            return
+        self._played = max(self._played, min(int(played_samples), self._sent))
+
+    def played_samples(self) -> int:
+        return self._played if self.reports_playback else self._sent
+
+    async def wait_done(self) -> None:
+        """All audio is on the wire; with playback reports, also wait until the page says it was played."""
+        await self.sender.drained()
+        if not self.reports_playback:
+            return
+        # bounded: a page that stops reporting (tab closed mid-reply) must not hang the turn
+        deadline = asyncio.get_running_loop().time() + (self._sent - self._played) / self.sample_rate + 3.0
+        while (self._played < self._sent and not self.sender.closed
+               and asyncio.get_running_loop().time() < deadline):
+            await asyncio.sleep(0.02)

@@ -1,0 +1,280 @@
+"""The `/ws` protocol and `/health`, through FastAPI's TestClient against a real scripted Ollama server.
+
+The voice is a fake (a tone whose length follows the text) so these run in seconds; the browser tests use the
+real Whisper and Piper.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
+
+from core.assistant import Assistant
+from core.config import Settings, load_settings
+from core.llm import OllamaChat
+from core.memory import History
+from core.ollama_sim import OllamaSim, Reply, Rule
+from gui.api import create_api
+from gui.ws_output import parse_audio_frame
+from realtime.engines import Engines
+from realtime.tts.base import Speech, VoiceStatus
+from realtime.tts.fallback import FallbackTTS
+
+RATE = 22050
+LONG = ("First sentence of a long answer. Second sentence follows it here. Third sentence is also spoken. "
+        "Fourth sentence ends the answer.")
+
+
+class ToneVoice:
+    """A fake voice: 40 ms of tone per character, so longer phrases take longer to play."""
+
+    def __init__(self, name: str = "tone") -> None:
+        self.name = name
+        self.spoken: list[str] = []
+
+    async def synthesize(self, text: str, *, reply_id: str | None = None) -> Speech:
+        self.spoken.append(text)
+        n = int(RATE * 0.04) * max(1, len(text))
+        audio = (np.sin(np.arange(n) * 0.05) * 8000).astype(np.int16)
+        return Speech(audio, RATE, self.name)
+
+    async def probe(self) -> VoiceStatus:
+        return VoiceStatus(self.name, True, "fake")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def make_engines(settings: Settings, voices: list[ToneVoice] | None = None) -> Engines:
+    history = History(settings.path(settings.memory.db_path))
+    tts = FallbackTTS(voices or [ToneVoice()], sample_rate=RATE)
+    assistant = Assistant(settings, OllamaChat(settings.ollama), history, None)
+    return Engines(settings, None, tts, assistant, history, None)
+
+
+def scripted_sim() -> OllamaSim:
+    rules = [Rule("long", [Reply(LONG)]), Rule("hello", [Reply("Hello there. Nice to meet you.")])]
+    return OllamaSim(rules, first_token_s=0.05, tokens_per_s=200)
+
+
+def fast_settings(ollama_url: str, tmp_path: Path) -> Settings:
+    memory = {"db_path": str(tmp_path / "a.db"), "embedder": "none"}
+    return load_settings(ollama={"host": ollama_url}, tts={"chain": ["piper"], "sample_rate": RATE},
+                         mcp={"enabled": False}, memory=memory)
+
+
+@pytest.fixture
+def sim() -> Iterator[OllamaSim]:
+    with scripted_sim() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(sim: OllamaSim, tmp_path: Path) -> Settings:
+    return fast_settings(sim.url, tmp_path)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_api(make_engines(settings))) as c:
+        yield c
+
+
+def receive(ws: WebSocketTestSession) -> dict[str, Any] | bytes:
+    msg = ws.receive()
+    if msg.get("bytes") is not None:
+        return bytes(msg["bytes"])
+    if msg["type"] == "websocket.close":
+        raise AssertionError(f"socket closed: {msg}")
+    return dict(json.loads(msg["text"]))
+
+
+def until(ws: WebSocketTestSession, kind: str, log: list[Any] | None = None,
+          limit: int = 2000) -> dict[str, Any]:
+    """Read frames until an event of `kind`; everything read is appended to `log`."""
+    for _ in range(limit):
+        m = receive(ws)
+        if log is not None:
+            log.append(m)
+        if isinstance(m, dict) and m["type"] == kind:
+            return m
+    raise AssertionError(f"no {kind} event")
+
+
+def hello(ws: WebSocketTestSession, **fields: Any) -> dict[str, Any]:
+    ws.send_text(json.dumps({"type": "hello", "listen": False, **fields}))
+    return until(ws, "ready")
+
+
+def test_text_turn_streams_events_and_audio(client: TestClient) -> None:
+    with client.websocket_connect("/ws") as ws:
+        ready = hello(ws)
+        assert ready["sample_rate"] == RATE and ready["session_id"]
+        ws.send_text(json.dumps({"type": "text", "text": "hello assistant"}))
+        log: list[Any] = []
+        done = until(ws, "turn_done", log)
+        until(ws, "state", log)  # back to idle once the turn is closed
+    events = [m for m in log if isinstance(m, dict)]
+    audio = [parse_audio_frame(m) for m in log if isinstance(m, bytes)]
+    tokens = "".join(e["text"] for e in events if e["type"] == "llm_token")
+    assert tokens == "Hello there. Nice to meet you." == done["text"]
+    assert [e["text"] for e in events if e["type"] == "sentence"] == ["Hello there.", "Nice to meet you."]
+    tts = [e for e in events if e["type"] == "tts_audio"]
+    assert [t["seq"] for t in tts] == [0, 1] and all("audio" not in t for t in tts)
+    assert [seq for seq, _ in audio] == [0, 1]
+    for (_, pcm), t in zip(audio, tts, strict=True):
+        assert len(pcm) == round(t["duration_s"] * RATE) and np.abs(pcm).max() > 1000
+    states = [e["state"] for e in events if e["type"] == "state"]
+    assert states == ["idle", "thinking", "speaking", "idle"]  # the first is the state right after ready
+    assert not done["interrupted"]
+
+
+def test_malformed_messages_get_bad_message_and_the_socket_keeps_working(client: TestClient) -> None:
+    bad: list[str | bytes] = [
+        "this is not json", '["a", "list"]', '{"no_type": 1}', '{"type": "dance"}', '{"type": "text"}',
+        '{"type": "text", "text": "   "}', '{"type": "playback", "played_samples": -5}',
+        '{"type": "playback", "played_samples": "many"}', '{"type": "settings", "tts_chain": ["nope"]}',
+        '{"type": "hello"}', b"\x01\x02\x03",
+    ]
+    with client.websocket_connect("/ws") as ws:
+        hello(ws)
+        for frame in bad:
+            if isinstance(frame, bytes):
+                ws.send_bytes(frame)
+            else:
+                ws.send_text(frame)
+            err = until(ws, "error")
+            assert err["code"] == "BAD_MESSAGE" and err["recoverable"], frame
+            assert len(err["message"]) > 30, err  # names the problem and the fix
+        ws.send_text(json.dumps({"type": "text", "text": "hello again"}))
+        done = until(ws, "turn_done")
+    assert done["text"] == "Hello there. Nice to meet you."
+
+
+def test_bad_message_texts_name_the_fix(client: TestClient) -> None:
+    with client.websocket_connect("/ws") as ws:
+        hello(ws)
+        ws.send_text("{oops")
+        assert "valid JSON" in until(ws, "error")["message"]
+        ws.send_text('{"type": "dance"}')
+        msg = until(ws, "error")["message"]
+        assert "'dance'" in msg and "interrupt" in msg
+        ws.send_bytes(b"\x00" * 7)
+        assert "7 bytes" in until(ws, "error")["message"]
+
+
+def test_interrupt_sends_clear_and_interrupted(client: TestClient) -> None:
+    with client.websocket_connect("/ws") as ws:
+        hello(ws, report_playback=True)  # we never report: the reply stays "playing"
+        ws.send_text(json.dumps({"type": "text", "text": "a long answer please"}))
+        until(ws, "tts_audio")
+        ws.send_text(json.dumps({"type": "interrupt"}))
+        log: list[Any] = []
+        done = until(ws, "turn_done", log)
+    kinds = [m["type"] for m in log if isinstance(m, dict)]
+    assert "clear" in kinds and "interrupted" in kinds
+    assert kinds.index("clear") < kinds.index("interrupted")
+    assert done["interrupted"]
+    interrupted = next(m for m in log if isinstance(m, dict) and m["type"] == "interrupted")
+    assert interrupted["heard"] == ""  # the client reported nothing played
+
+
+def test_reply_is_cut_to_what_the_client_played(client: TestClient, settings: Settings) -> None:
+    engines = client.app.state.engines  # type: ignore[attr-defined]
+    with client.websocket_connect("/ws") as ws:
+        ready = hello(ws, report_playback=True)
+        ws.send_text(json.dumps({"type": "text", "text": "a long answer please"}))
+        first = receive(ws)
+        while not isinstance(first, bytes):
+            first = receive(ws)
+        _, pcm = parse_audio_frame(first)
+        ws.send_text(json.dumps({"type": "playback", "played_samples": len(pcm), "epoch": 0}))
+        until(ws, "playback")  # the server saw phrase 0 finish
+        ws.send_text(json.dumps({"type": "interrupt"}))
+        interrupted = until(ws, "interrupted")
+        clear_seen = until(ws, "turn_done")
+    assert interrupted["heard"] == "First sentence of a long answer."
+    assert clear_seen["interrupted"]
+    stored = engines.history.recent(ready["session_id"], 10)
+    assert stored[-1]["interrupted"] and stored[-1]["heard"] == "First sentence of a long answer."
+
+
+def test_played_reports_let_the_turn_finish(client: TestClient) -> None:
+    with client.websocket_connect("/ws") as ws:
+        hello(ws, report_playback=True)
+        ws.send_text(json.dumps({"type": "text", "text": "hello"}))
+        played = 0
+        while True:
+            m = receive(ws)
+            if isinstance(m, bytes):
+                played += len(parse_audio_frame(m)[1])
+                ws.send_text(json.dumps({"type": "playback", "played_samples": played, "epoch": 0}))
+            elif m["type"] == "turn_done":
+                break
+    assert not m["interrupted"] and played > 0
+
+
+def test_settings_switch_voice_chain_and_mode(settings: Settings) -> None:
+    a, b = ToneVoice("alpha"), ToneVoice("beta")
+    with TestClient(create_api(make_engines(settings, [a, b]))) as c, c.websocket_connect("/ws") as ws:
+        ready = hello(ws)
+        assert ready["tts_chain"] == ["alpha", "beta"] and ready["streaming"] is True
+        ws.send_text(json.dumps({"type": "settings", "tts_chain": ["beta"], "streaming": False}))
+        echo = until(ws, "settings")
+        assert echo["tts_chain"] == ["beta"] and echo["streaming"] is False
+        ws.send_text(json.dumps({"type": "text", "text": "hello"}))
+        log: list[Any] = []
+        until(ws, "turn_done", log)
+    providers = {m["provider"] for m in log if isinstance(m, dict) and m["type"] == "tts_audio"}
+    assert providers == {"beta"} and b.spoken and not a.spoken
+
+
+def test_hello_resumes_a_session_and_text_without_hello_works(client: TestClient) -> None:
+    with client.websocket_connect("/ws") as ws:
+        ws.send_text(json.dumps({"type": "text", "text": "hello"}))  # no hello: defaults
+        ready = until(ws, "ready")
+        until(ws, "turn_done")
+    with client.websocket_connect("/ws") as ws:
+        again = hello(ws, session_id=ready["session_id"])
+        past = until(ws, "history")["messages"]
+    assert again["session_id"] == ready["session_id"]
+    assert [(m["role"], m["content"]) for m in past] == [
+        ("user", "hello"), ("assistant", "Hello there. Nice to meet you.")]
+    with client.websocket_connect("/ws") as ws:
+        ws.send_text(json.dumps({"type": "hello", "session_id": "no-such-session"}))
+        err = until(ws, "error")
+        assert err["code"] == "BAD_MESSAGE" and "unknown session_id" in err["message"]
+        assert hello(ws)["session_id"] != ready["session_id"]  # a corrected hello still works
+
+
+def test_mic_audio_without_speech_recognition_is_reported_once(client: TestClient) -> None:
+    with client.websocket_connect("/ws") as ws:
+        hello(ws, listen=True)
+        ws.send_bytes(np.zeros(640, dtype=np.int16).tobytes())
+        err = until(ws, "error")
+        assert err["code"] == "AUDIO_INPUT" and "listen" in err["message"]
+
+
+def test_health_reports_components(client: TestClient, settings: Settings) -> None:
+    r = client.get("/health")
+    body = r.json()
+    assert r.status_code == 200 and body["ok"]
+    assert body["components"]["ollama"]["ok"] and body["components"]["tts"]["ok"]
+    down = settings.model_copy(update={"ollama": settings.ollama.model_copy(update={"host": "http://127.0.0.1:9"})})
+    with TestClient(create_api(make_engines(down))) as c2:
+        r2 = c2.get("/health")
+    assert r2.status_code == 503 and not r2.json()["ok"]
+    assert "ollama serve" in r2.json()["components"]["ollama"]["fix"]
+
+
+def test_client_files_are_served(client: TestClient) -> None:
+    for name in ("client.js", "capture-worklet.js", "player-worklet.js", "client.css"):
+        r = client.get(f"/client/{name}")
+        assert r.status_code == 200 and len(r.text) > 100, name

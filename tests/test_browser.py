@@ -1,0 +1,235 @@
+"""The real page in Debian's Chromium: typed and spoken turns, reply audio played by the Web Audio client.
+
+The whole app runs as a user would start it (Engines.load with the embedded Whisper tiny.en and the shipped
+Piper voice, the Gradio page, /ws) against the scripted Ollama server; Chromium's fake microphone plays
+../shared/audio/jfk.flac. What the page played is read from the playback worklet's own reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from core.config import Settings, load_settings
+from core.ollama_sim import OllamaSim, Reply, Rule
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+STORY = ("Here is a long story for you. It begins on a quiet morning by the sea. "
+         "A fisherman walks to his boat. He looks at the sky and thinks about the weather. "
+         "Then he sets out across the grey water. "
+         "The waves are small and the wind is kind. He sings an old song while he works.")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveApp:
+    """The served app (page, /ws, /health) on a free port, in a thread with its own event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = settings.gui.port
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.server: Any = None
+        self.error: BaseException | None = None
+        self.loaded = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="live-app", daemon=True)
+
+    def _run(self) -> None:
+        import uvicorn
+
+        from gui.app import create_app
+        from realtime.engines import Engines
+
+        async def main() -> None:
+            engines = await Engines.load(self.settings, tools=False)
+            await engines.tts.wait_probed(30)  # type: ignore[attr-defined]
+            config = uvicorn.Config(create_app(engines), host="127.0.0.1", port=self.port,
+                                    log_level="warning")
+            self.server = uvicorn.Server(config)
+            self.loaded.set()
+            try:
+                await self.server.serve()
+            finally:
+                await engines.aclose()
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            self.error = exc
+            self.loaded.set()
+
+    def __enter__(self) -> LiveApp:
+        self.thread.start()
+        self.loaded.wait(180)
+        for _ in range(600):
+            if self.error is not None:
+                raise RuntimeError(f"the app did not start: {self.error!r}")
+            if self.server is not None and self.server.started:
+                return self
+            threading.Event().wait(0.1)
+        raise RuntimeError("the app did not start within 60 s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        self.thread.join(20)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    tmp = tmp_path_factory.mktemp("browser")
+    rules = [Rule("story", [Reply(STORY)])]
+    with OllamaSim(rules, first_token_s=0.2, tokens_per_s=40) as sim:
+        memory = {"db_path": str(tmp / "a.db"), "chroma_path": str(tmp / "chroma"), "embedder": "none"}
+        settings = load_settings(
+            ollama={"host": sim.url}, tts={"chain": ["piper"]}, mcp={"enabled": False}, memory=memory,
+            vad={"silence_ms": 1500},  # Kennedy pauses about a second after "Americans": keep it one turn
+            gui={"host": "127.0.0.1", "port": _free_port()},
+        )
+        with LiveApp(settings) as app:
+            yield app
+
+
+@pytest.fixture(scope="module")
+def mic_wav(tmp_path_factory: pytest.TempPathFactory, jfk_path: Path) -> Path:
+    """jfk.flac as the WAV Chromium's fake mic reads, with silence after it: Chromium loops the file."""
+    audio, rate = sf.read(str(jfk_path), dtype="float32", always_2d=True)
+    mono = audio.mean(axis=1)
+    padded = np.concatenate([np.zeros(rate // 2, np.float32), mono, np.zeros(rate * 40, np.float32)])
+    out = tmp_path_factory.mktemp("mic") / "jfk.wav"
+    sf.write(str(out), padded, rate, subtype="PCM_16")
+    return out
+
+
+def _browser(p: Any, wav: Path | None = None) -> Any:
+    args = ["--autoplay-policy=no-user-gesture-required", "--no-sandbox", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]
+    if wav is not None:
+        args.append(f"--use-file-for-fake-audio-capture={wav}")
+    return p.chromium.launch(executable_path=CHROMIUM, args=args)
+
+
+def _open(browser: Any, live: LiveApp) -> Any:
+    page = browser.new_page(viewport={"width": 1100, "height": 950})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    page.goto(live.url)
+    page.wait_for_function("window.assistant && window.assistant.sessionId && window.assistant.player "
+                           "&& window.assistant.player.node", timeout=60_000)
+    return page
+
+
+def _events(page: Any, kind: str) -> list[dict[str, Any]]:
+    return list(page.evaluate("(k) => window.assistant.events.filter((e) => e.type === k)", kind))
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z' ]", " ", text.lower()).split())
+
+
+def test_typed_message_is_answered_in_the_chat_and_spoken(live: LiveApp, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = _open(browser, live)
+        page.fill("#va-text textarea", "Hello, who are you?")
+        page.press("#va-text textarea", "Enter")
+        page.wait_for_function("window.assistant.events.some((e) => e.type === 'turn_done')", timeout=60_000)
+        stats = page.evaluate("window.assistant.stats")
+        chat = page.inner_text(".va-chat")
+        page.screenshot(path=str(tmp_path / "typed.png"), full_page=True)
+        assert "Hello, who are you?" in chat
+        assert "I heard you say: Hello, who are you?" in chat  # the scripted model's reply, streamed in
+        assert page.input_value("#va-text textarea") == ""  # the box is cleared after sending
+        # the reply audio came over /ws and the playback worklet played all of it before the turn closed
+        assert stats["audioSamples"] > live.settings.tts.sample_rate  # over a second of speech
+        assert stats["playedSamples"] == stats["audioSamples"]
+        states = [e["state"] for e in _events(page, "state")]
+        assert "thinking" in states and "speaking" in states
+        # the history panel lists this conversation and shows its messages, read back from the database
+        page.get_by_text("History", exact=True).click()
+        page.wait_for_function("(document.querySelector('#va-history') || {innerText: ''}).innerText"
+                               ".includes('I heard you say: Hello, who are you?')", timeout=30_000)
+        # switching off streaming in the settings panel reaches this session
+        page.get_by_text("Settings", exact=True).click()
+        page.get_by_label("Streaming replies").uncheck()
+        page.wait_for_function("window.assistant.settings.streaming === false", timeout=10_000)
+        page.screenshot(path=str(tmp_path / "panels.png"), full_page=True)
+        # "Continue this conversation" reconnects the page to the stored session
+        first = page.evaluate("window.assistant.sessionId")
+        page.get_by_text("Continue this conversation").click()
+        page.wait_for_function("(s) => window.assistant.sessionId === s && "
+                               "window.assistant.events.filter((e) => e.type === 'ready').length === 2",
+                               arg=first, timeout=10_000)
+        page.wait_for_function("document.querySelector('.va-chat').innerText.includes('Hello, who are you?')",
+                               timeout=10_000)  # the continued conversation is shown again
+        assert not page.errors
+        browser.close()
+
+
+def test_stop_button_cuts_the_reply_at_once(live: LiveApp) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = _open(browser, live)
+        page.fill("#va-text textarea", "Tell me a story")
+        page.click("#va-send")
+        page.wait_for_function("window.assistant.stats.playedSamples > 22050", timeout=60_000)
+        assert page.is_enabled(".va-stop")
+        page.click(".va-stop")
+        page.wait_for_function("window.assistant.events.some((e) => e.type === 'turn_done')", timeout=30_000)
+        played = page.evaluate("window.assistant.stats.playedSamples")
+        page.wait_for_timeout(1000)
+        stats = page.evaluate("window.assistant.stats")
+        interrupted = _events(page, "interrupted")
+        assert stats["clears"] >= 1 and interrupted
+        assert stats["playedSamples"] == played  # nothing more came out of the speaker after the stop
+        # the heard text is the start of the story, not all of it
+        heard = interrupted[0]["heard"]
+        assert heard and STORY.startswith(heard.rstrip("…").split("…")[0][:20]) and len(heard) < len(STORY)
+        assert "you heard" in page.inner_text(".va-chat")
+        browser.close()
+
+
+def test_microphone_turn_shows_the_transcript_and_speaks_the_reply(live: LiveApp, mic_wav: Path,
+                                                                   tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p, mic_wav)
+        page = _open(browser, live)
+        page.click(".va-mic")
+        page.wait_for_function("window.assistant.events.some((e) => e.type === 'partial_transcript')",
+                               timeout=60_000)
+        assert page.inner_text(".va-state") == "Listening" or _events(page, "state")
+        page.wait_for_function("window.assistant.events.some((e) => e.type === 'turn_done')", timeout=120_000)
+        page.screenshot(path=str(tmp_path / "voice.png"), full_page=True)
+        finals = [e["text"] for e in _events(page, "final_transcript")]
+        stats = page.evaluate("window.assistant.stats")
+        chat = page.inner_text(".va-chat")
+        page.click(".va-mic")  # stop the microphone
+        browser.close()
+    assert any("ask not what your country can do for you" in _words(t) for t in finals), finals
+    assert "ask not what your country can do for you" in _words(chat)  # shown in the chat
+    assert "I heard you say" in chat  # the reply to the spoken turn
+    assert stats["micFrames"] > 100  # 40 ms frames streamed up the socket
+    assert stats["playedSamples"] > live.settings.tts.sample_rate  # and the reply was spoken
