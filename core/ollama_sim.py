@@ -108,7 +108,7 @@ class OllamaSim:
             if rule.matches(text):
                 reply = rule.replies[min(rounds, len(rule.replies) - 1)]
                 return Reply(reply.text.replace("{user}", text), reply.tool_calls)
-        return Reply(self.default.text.replace("{user}", text.strip()), self.default.tool_calls)
+        return Reply(self.default.text.replace("{user}", text.strip().rstrip(".!?")), self.default.tool_calls)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         sim = self
