@@ -34,7 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _split_bench(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Everything after `bench` goes to core.bench untouched (argparse REMAINDER would reorder options)."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 2 if argv[i] == "--config" else 1
+    if i < len(argv) and argv[i] == "bench":
+        return argv[:i + 1], argv[i + 1:]
+    return argv, []
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    argv, bench_argv = _split_bench(argv)
     args = build_parser().parse_args(argv)
     settings = load_or_exit(args.config)
     logging.basicConfig(level=settings.log_level, stream=sys.stderr,
@@ -61,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "bench":
         from core.bench import main as bench_main
 
-        return bench_main(settings, args.rest)
+        return bench_main(settings, bench_argv or args.rest)
     from gui.app import serve
 
     serve(settings)

@@ -6,6 +6,8 @@ means the same thing wherever it is shown.
 
 from __future__ import annotations
 
+import math
+
 # interval name -> (from mark, to mark)
 INTERVALS: dict[str, tuple[str, str]] = {
     "onset_to_first_partial": ("speech_start", "first_partial"),
@@ -18,6 +20,10 @@ INTERVALS: dict[str, tuple[str, str]] = {
     "first_phrase_to_audio": ("first_phrase", "first_audio"),
     "request_to_first_played": ("turn_start", "first_played"),
     "turn_total": ("turn_start", "done"),
+    # the rest of voice-to-voice, step by step (the benchmark's breakdown)
+    "final_to_request": ("final", "turn_start"),
+    "first_token_to_first_phrase": ("llm_first_token", "first_phrase"),
+    "audio_to_first_played": ("first_audio", "first_played"),
 }
 
 
@@ -35,5 +41,6 @@ def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    # rank = ceil(q% of n); round(x + 0.5) rounds half to even: p95 of 20 values gave the 20th, not the 19th
+    k = max(0, min(len(ordered) - 1, math.ceil(q * len(ordered) / 100) - 1))
     return ordered[k]
