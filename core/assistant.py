@@ -88,17 +88,19 @@ class Assistant:
         return [{"role": "system", "content": system}, *past, {"role": "user", "content": user_text}]
 
     # --- one turn ----------------------------------------------------------------------------------
-    async def reply(self, session_id: str, turn_id: str, user_text: str) -> AsyncIterator[Event]:
+    async def reply(
+        self, session_id: str, turn_id: str, user_text: str, *, confirmed: asyncio.Event | None = None
+    ) -> AsyncIterator[Event]:
         """Yield LlmToken / ToolCall / ToolPending / ToolResult / ErrorEvent events for one reply.
 
         The user's message is stored first (one committed row); the reply is stored by `record_reply`, by
-        the caller, once it knows what was actually heard.
+        the caller, once it knows what was actually heard. A preemptive reply (started before the user's turn
+        has surely ended) passes `confirmed`: then nothing is stored and no tool runs until it is set, so a
+        reply that is thrown away leaves no trace; the caller stores the user row with `record_user`.
         """
-        self.history.add_message(session_id, "user", user_text, turn_id=turn_id)
         messages = await self.build_messages(session_id, user_text)
-        # build_messages read history after storing the user row: drop that duplicate.
-        if len(messages) >= 2 and messages[-2] == {"role": "user", "content": user_text}:
-            del messages[-2]
+        if confirmed is None:
+            self.record_user(session_id, turn_id, user_text)
         tools = self.tools.ollama_tools() if self.tools is not None else []
         max_rounds = self.settings.ollama.max_tool_rounds
         try:
@@ -119,6 +121,8 @@ class Assistant:
                     "role": "assistant", "content": "".join(text_parts),
                     "tool_calls": [{"function": {"name": n, "arguments": a}} for n, a in calls],
                 })
+                if confirmed is not None:
+                    await confirmed.wait()  # tools have effects: never for a turn the user has not finished
                 for name, args in calls:
                     async for ev in self._run_tool(turn_id, name, args, messages):
                         yield ev
@@ -147,6 +151,9 @@ class Assistant:
             yield ErrorEvent(turn_id=turn_id, code=ErrorCode.TOOL_ERROR, recoverable=True,
                              message=f"tool {name} failed: {content}"[:500])
         messages.append({"role": "tool", "content": content if ok else f"ERROR: {content}", "tool_name": name})
+
+    def record_user(self, session_id: str, turn_id: str, text: str) -> None:
+        self.history.add_message(session_id, "user", text, turn_id=turn_id)
 
     def record_reply(
         self, session_id: str, turn_id: str, text: str, *, interrupted: bool = False, heard: str | None = None

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,16 @@ class VadConfig(Section):
     preroll_ms: int = Field(300, ge=0, le=1000)
     min_speech_ms: int = Field(150, ge=30, le=2000, description="speech needed to open a turn")
     max_utterance_s: float = Field(30.0, ge=1.0, le=30.0)
+    preemptive_ms: int = Field(
+        200, ge=0, le=2000,
+        description="silence after which the reply is prepared (not played) before the turn ends; 0 = off")
+
+    @model_validator(mode="after")
+    def _preempt_before_endpoint(self) -> VadConfig:
+        if self.preemptive_ms >= self.silence_ms:
+            raise ValueError(f"vad.preemptive_ms ({self.preemptive_ms}) must be below vad.silence_ms "
+                             f"({self.silence_ms}), or 0 to switch preemptive replies off")
+        return self
 
 
 class SttConfig(Section):
@@ -53,6 +63,7 @@ class SttConfig(Section):
     compute_type: str = "int8"
     cpu_threads: int = Field(2, ge=1, le=64)
     partial_interval_ms: int = Field(500, ge=100, le=5000)
+    first_partial_ms: int = Field(300, ge=100, le=5000, description="speech before the first partial is decoded")
 
 
 class OllamaConfig(Section):
@@ -178,6 +189,9 @@ def _describe(err: dict[str, Any]) -> str:
     if err["type"] == "literal_error":
         allowed = err.get("ctx", {}).get("expected", "")
         return f"config error: {key} = {value!r}: allowed values are {allowed}"
+    if err["type"] == "value_error" and isinstance(value, dict):  # a rule across keys of one section
+        return f"config error: {msg.removeprefix('Value error, ')}"
+    msg = msg.removeprefix("Value error, ")
     env = ENV_PREFIX + "__".join(str(p).upper() for p in err["loc"])
     return f"config error: {key} = {value!r}: {msg} (fix it in the YAML file or in ${env})"
 

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import collections
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import soxr
+
+from realtime.audio_out import PlayedAudioTap
 
 log = logging.getLogger(__name__)
 
@@ -145,3 +148,26 @@ def _as_int16(pcm: np.ndarray) -> np.ndarray:
     if not np.issubdtype(data.dtype, np.floating):
         raise TypeError(f"echo canceller takes int16 (or float in [-1, 1]) PCM, got {data.dtype}")
     return (np.clip(data, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+def attach_echo_canceller(
+    policy: str, output: object
+) -> tuple[str, EchoCanceller | None, Callable[[], None] | None]:
+    """Set up barge-in policy `echo_cancel` for an output: (the policy really used, the canceller, detach).
+
+    An output that does not report what it plays (the browser socket: Chrome cancels its own echo) falls back
+    to headset behaviour; a machine without livekit falls back to ignoring the mic while speaking, so open
+    speakers never make the assistant interrupt itself.
+    """
+    if policy != "echo_cancel":
+        return policy, None, None
+    if not isinstance(output, PlayedAudioTap):
+        log.warning("barge_in.policy echo_cancel: %s does not report what it plays, so barge-in works as "
+                    "with a headset", type(output).__name__)
+        return "headset", None, None
+    try:
+        echo = EchoCanceller(16000)
+    except EchoCancellerError as exc:
+        log.warning("%s; the microphone is ignored while the assistant speaks", exc)
+        return "ignore_while_speaking", None, None
+    return "echo_cancel", echo, output.add_played_listener(echo.far)

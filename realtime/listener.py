@@ -106,6 +106,7 @@ class _Utterance:
     shown: str = ""
     agreement: LocalAgreement = field(default_factory=LocalAgreement)
     speculative: tuple[int, asyncio.Future[str]] | None = None
+    candidate_sent: bool = False
     stt_error_reported: bool = False
     closed: bool = False
 
@@ -139,6 +140,10 @@ class Listener:
         self._tasks: set[asyncio.Task[None]] = set()
         self._marks: OrderedDict[str, dict[str, float]] = OrderedDict()
         self._muted = False
+        # Preemptive generation: told the speculative transcript as soon as it is decoded (the turn may still go
+        # on), and told when the speaker resumes after it, so a reply can be prepared before the endpoint.
+        self.on_candidate: Callable[[str, str], None] | None = None
+        self.on_resume: Callable[[str], None] | None = None
         self._closed = False
 
     # ----- public surface -----
@@ -235,7 +240,7 @@ class Listener:
         onset = sum(len(c) for c in pre)
         chunks = pre + self._candidate
         samples = onset + sum(len(c) for c in self._candidate)
-        interval = self.stt_cfg.partial_interval_ms * SAMPLE_RATE // 1000
+        interval = min(self.stt_cfg.first_partial_ms, self.stt_cfg.partial_interval_ms) * SAMPLE_RATE // 1000
         u = _Utterance(turn_id=uuid.uuid4().hex, chunks=chunks, samples=samples, onset_sample=onset,
                        last_speech_end=samples, next_partial_at=onset + interval)
         self._preroll.clear()
@@ -251,6 +256,10 @@ class Listener:
         if speech:
             u.silence_frames = 0
             u.last_speech_end = u.samples
+            if u.candidate_sent:  # the speaker went on: a reply prepared from the candidate is stale
+                u.candidate_sent = False
+                if self.on_resume is not None:
+                    self.on_resume(u.turn_id)
         else:
             u.silence_frames += 1
         silence_ms = u.silence_frames * self.frame_ms
@@ -260,7 +269,7 @@ class Listener:
             self._end(u, "max")
         elif speech and u.samples >= u.next_partial_at:
             self._partial(u)
-        elif u.silence_frames == max(1, round(SPECULATE_AT * self.vad_cfg.silence_ms / self.frame_ms)):
+        elif u.silence_frames == self._speculate_after:
             self._speculate(u)
 
     # ----- decoding -----
@@ -296,10 +305,30 @@ class Listener:
             self._marks.get(u.turn_id, {}).setdefault("first_partial", now())
             self._emit(PartialTranscript(turn_id=u.turn_id, text=text))
 
+    @property
+    def _speculate_after(self) -> int:
+        """Silence frames after which the final decode starts speculatively (earlier when preempting)."""
+        ms = self.vad_cfg.preemptive_ms or SPECULATE_AT * self.vad_cfg.silence_ms
+        return max(1, round(ms / self.frame_ms))
+
     def _speculate(self, u: _Utterance) -> None:
         if self._jobs >= 2:
             return
-        u.speculative = (u.samples, self._decode(u.audio(), final=True))
+        at = u.samples
+        fut = self._decode(u.audio(), final=True)
+        u.speculative = (at, fut)
+        fut.add_done_callback(lambda f: self._offer_candidate(u, at, f))
+
+    def _offer_candidate(self, u: _Utterance, at: int, fut: asyncio.Future[str]) -> None:
+        """Offer the speculative transcript while the silence lasts: the reply can start before the endpoint."""
+        if self.on_candidate is None or u.closed or fut.cancelled() or fut.exception() is not None:
+            return
+        if u.speculative is None or u.speculative[0] != at or u.last_speech_end > at:
+            return
+        text = fut.result().strip()
+        if text:
+            u.candidate_sent = True
+            self.on_candidate(u.turn_id, text)
 
     def _end(self, u: _Utterance, reason: str) -> None:
         u.closed = True

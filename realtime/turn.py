@@ -38,6 +38,10 @@ class TurnHandle:
     finished: bool = False
     marks_base: int = 0  # output.played_samples() when the turn began
     played: int = 0
+    # A preemptive turn starts before the user's turn has surely ended: its events wait in `held` and its
+    # audio is not played until `confirmed` is set (the final transcript matched); otherwise it is dropped.
+    confirmed: asyncio.Event = field(default_factory=asyncio.Event)
+    held: list[Any] = field(default_factory=list)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:

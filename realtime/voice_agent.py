@@ -17,8 +17,8 @@ import numpy as np
 import soxr
 
 from core.metrics import intervals
-from realtime.audio_out import AudioOutput, PlayedAudioTap
-from realtime.echo import EchoCanceller, EchoCancellerError
+from realtime.audio_out import AudioOutput
+from realtime.echo import attach_echo_canceller
 from realtime.engines import Engines
 from realtime.events import (
     ErrorCode,
@@ -72,32 +72,17 @@ class VoiceAgent:
         if listen and engines.stt is not None:
             s = self.settings
             self.listener = Listener(engines.new_vad(), engines.stt, s.vad, s.stt, self._on_listener_event)
-        self.barge_policy: str = self.settings.barge_in.policy  # what this session really does (see below)
-        self.echo: EchoCanceller | None = None
-        self._echo_detach: Callable[[], None] | None = None
-        if self.listener is not None and self.barge_policy == "echo_cancel":
-            self._start_echo_cancel()
+        # the policy this session really uses: echo_cancel falls back where it cannot work (see realtime.echo)
+        self.barge_policy, self.echo, self._echo_detach = attach_echo_canceller(
+            self.settings.barge_in.policy if self.listener is not None else "headset", output)
         self.current: TurnHandle | None = None
         self._utterances: dict[str, dict[str, float]] = {}
         self._barge_task: asyncio.Task[None] | None = None
         self.state = ""
         self._set_state("listening" if self.listener else "idle", "")
-
-    def _start_echo_cancel(self) -> None:
-        """Feed what the speaker plays to an echo canceller that cleans the mic before the listener."""
-        if not isinstance(self.output, PlayedAudioTap):
-            # the browser path cancels its own echo (getUserMedia echoCancellation); nothing to do here
-            log.warning("barge_in.policy echo_cancel: %s does not report what it plays, so barge-in works as "
-                        "with a headset", type(self.output).__name__)
-            self.barge_policy = "headset"
-            return
-        try:
-            self.echo = EchoCanceller(16000)
-        except EchoCancellerError as exc:  # never let the assistant interrupt itself: mute while speaking
-            log.warning("%s; the microphone is ignored while the assistant speaks", exc)
-            self.barge_policy = "ignore_while_speaking"
-            return
-        self._echo_detach = self.output.add_played_listener(self.echo.far)
+        if self.listener is not None and self.settings.vad.preemptive_ms:
+            self.listener.on_candidate = self._on_candidate
+            self.listener.on_resume = self._on_resume
 
     # --- events ----------------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[Event], None]) -> Callable[[], None]:
@@ -147,6 +132,9 @@ class VoiceAgent:
         h = self.current
         if h is None or h.cancelled:
             return
+        if not h.confirmed.is_set():
+            await self._discard(h)
+            return
         played = self.output.played_samples() - h.marks_base
         self.output.clear()
         await h.cancel_and_wait()
@@ -179,8 +167,46 @@ class VoiceAgent:
             marks.setdefault("speech_end", ev.t)
         elif isinstance(ev, FinalTranscript):
             marks.setdefault("final", ev.t)
-            if ev.text.strip():
-                asyncio.get_running_loop().create_task(self._start_turn(ev.turn_id, ev.text.strip()))
+            h, text = self.current, ev.text.strip()
+            if h is not None and h.turn_id == ev.turn_id and not h.confirmed.is_set() and h.user_text == text:
+                self._confirm(h)
+            elif text:
+                asyncio.get_running_loop().create_task(self._start_turn(ev.turn_id, text))
+
+    # --- preemptive replies ----------------------------------------------------------------------
+    def _on_candidate(self, turn_id: str, text: str) -> None:
+        """The user paused and what they said is decoded: start thinking now, play only if the turn ends."""
+        if self.current is None:
+            asyncio.get_running_loop().create_task(self._start_turn(turn_id, text, preemptive=True))
+
+    def _on_resume(self, turn_id: str) -> None:
+        h = self.current
+        if h is not None and h.turn_id == turn_id and not h.confirmed.is_set():
+            asyncio.get_running_loop().create_task(self._discard(h))
+
+    def _confirm(self, h: TurnHandle) -> None:
+        """The final transcript is the one the reply was prepared for: show it, store it, play it."""
+        h.marks.update(self._utterances.pop(h.turn_id, {}))
+        self.engines.assistant.record_user(self.session_id, h.turn_id, h.user_text)
+        h.confirmed.set()
+        if self.state != "speaking":
+            self._set_state("thinking", h.turn_id)
+        held, h.held = h.held, []
+        for ev in held:
+            self.emit(ev)
+
+    async def _discard(self, h: TurnHandle) -> None:
+        """Drop a preemptive reply without a trace: nothing of it was shown, played or stored."""
+        await h.cancel_and_wait()
+        h.finished = True
+        if self.current is h:
+            self.current = None
+
+    def _turn_emit(self, h: TurnHandle, ev: Event) -> None:
+        if h.confirmed.is_set():
+            self.emit(ev)
+        else:
+            h.held.append(ev)
 
     def _confirm_barge_in(self) -> None:
         """Interrupt once the overlapping speech has lasted barge_in.min_speech_ms (a cough does not count)."""
@@ -198,18 +224,21 @@ class VoiceAgent:
         self._barge_task = asyncio.get_running_loop().create_task(confirm())
 
     # --- a reply turn ----------------------------------------------------------------------------
-    async def _start_turn(self, turn_id: str, text: str) -> None:
+    async def _start_turn(self, turn_id: str, text: str, *, preemptive: bool = False) -> None:
         if self.current is not None:
             await self.interrupt()
         h = TurnHandle(turn_id=turn_id, user_text=text)
-        h.marks.update(self._utterances.pop(turn_id, {}))
+        if not preemptive:
+            h.confirmed.set()
+        h.marks.update(self._utterances.get(turn_id, {}) if preemptive else self._utterances.pop(turn_id, {}))
         h.mark("turn_start")
         h.marks_base = self.output.played_samples()
         self.current = h
         h.spawn(self._run_turn(h), "turn")
 
     async def _run_turn(self, h: TurnHandle) -> None:
-        self._set_state("thinking", h.turn_id)
+        if h.confirmed.is_set():
+            self._set_state("thinking", h.turn_id)
         phrases: asyncio.Queue[str | None] = asyncio.Queue(maxsize=32)
         streaming = self.settings.streaming
         try:
@@ -227,8 +256,10 @@ class VoiceAgent:
         error_code = ""
         acknowledged = False
         try:
-            async for ev in self.engines.assistant.reply(self.session_id, h.turn_id, h.user_text):
-                self.emit(ev)
+            preemptive = None if h.confirmed.is_set() else h.confirmed
+            async for ev in self.engines.assistant.reply(self.session_id, h.turn_id, h.user_text,
+                                                         confirmed=preemptive):
+                self._turn_emit(h, ev)
                 if isinstance(ev, LlmToken) and ev.text:
                     h.mark("llm_first_token")
                     h.reply_text += ev.text
@@ -260,14 +291,17 @@ class VoiceAgent:
             if not text:
                 continue
             h.mark("first_phrase")
-            self.emit(Sentence(turn_id=h.turn_id, text=text, seq=seq))
+            self._turn_emit(h, Sentence(turn_id=h.turn_id, text=text, seq=seq))
             audio = await self._synthesize(h, text, seq)
             if audio is not None:
                 if streaming:
+                    await h.confirmed.wait()  # a preemptive reply is prepared, not played, until confirmed
                     self._play(h, seq, text, audio)
                 else:
                     held.append((seq, text, audio))
             seq += 1
+        if held:
+            await h.confirmed.wait()
         for s, text, audio in held:
             self._play(h, s, text, audio)
 
@@ -275,15 +309,15 @@ class VoiceAgent:
         try:
             speech = await self.engines.tts.synthesize(text, reply_id=h.turn_id)
         except TtsError as exc:
-            self.emit(ErrorEvent(turn_id=h.turn_id, code=ErrorCode.TTS_UNAVAILABLE, message=str(exc)))
+            self._turn_emit(h, ErrorEvent(turn_id=h.turn_id, code=ErrorCode.TTS_UNAVAILABLE, message=str(exc)))
             return None
         for provider, reason in speech.failures:
-            self.emit(ErrorEvent(turn_id=h.turn_id, code=ErrorCode.TTS_FAIL, message=f"{provider}: {reason}"))
+            self._turn_emit(h, ErrorEvent(turn_id=h.turn_id, code=ErrorCode.TTS_FAIL, message=f"{provider}: {reason}"))
         audio = np.asarray(speech.audio, dtype=np.int16).reshape(-1)
         if speech.sample_rate != self.output.sample_rate:
             audio = soxr.resample(audio, speech.sample_rate, self.output.sample_rate)
         h.mark("first_audio")
-        self.emit(TtsAudio(turn_id=h.turn_id, seq=seq, provider=speech.provider,
+        self._turn_emit(h, TtsAudio(turn_id=h.turn_id, seq=seq, provider=speech.provider,
                            duration_s=round(len(audio) / self.output.sample_rate, 3),
                            sample_rate=self.output.sample_rate, audio=audio))
         return audio

@@ -53,6 +53,7 @@ def test_environment_overrides_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ("ollama:\n  host: localhost:11434\n", ["ollama.host", "localhost:11434", "http://"]),
         ("vad:\n  silense_ms: 700\n", ["vad.silense_ms", "unknown key"]),
         ("gui:\n  port: 70000\n", ["gui.port", "70000"]),
+        ("vad:\n  silence_ms: 300\n  preemptive_ms: 400\n", ["vad.preemptive_ms (400)", "below vad.silence_ms"]),
     ],
 )
 def test_bad_value_names_key_value_and_what_is_allowed(tmp_path: Path, yaml_text: str, must_contain: list[str]) -> None:

@@ -240,7 +240,7 @@ async def test_without_the_canceller_the_mic_is_ignored_while_speaking(
     def unavailable(rate: int) -> EchoCanceller:
         raise EchoCancellerError("barge_in.policy echo_cancel needs WebRTC's echo canceller: `pip install livekit`")
 
-    monkeypatch.setattr("realtime.voice_agent.EchoCanceller", unavailable)
+    monkeypatch.setattr("realtime.echo.EchoCanceller", unavailable)
     with caplog.at_level(logging.WARNING):
         agent = make_agent(started_speaker())
     assert agent.echo is None and agent.barge_policy == "ignore_while_speaking"  # never interrupts itself

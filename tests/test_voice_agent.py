@@ -138,3 +138,47 @@ async def test_a_new_message_supersedes_the_reply_in_progress() -> None:
     assert [d.turn_id for d in done] == [first, second]
     assert done[0].interrupted and not done[1].interrupted  # type: ignore[attr-defined]
     assert [r["role"] for r in history.rows] == ["user", "assistant", "user", "assistant"]
+
+
+async def feed(agent: VoiceAgent, pcm: np.ndarray) -> None:
+    """Push audio in 30 ms frames at real-time pace, like a microphone."""
+    for i in range(0, len(pcm), 480):
+        agent.push_audio(pcm[i:i + 480])
+        await asyncio.sleep(0.03)
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(16000 * seconds), dtype=np.int16)
+
+
+async def test_preemptive_reply_is_prepared_before_the_turn_ends(speech_pcm: np.ndarray) -> None:
+    with OllamaSim([Rule("stop", [Reply(THREE)])], first_token_s=0.05, tokens_per_s=50) as sim:
+        agent, history, events = make_agent(sim.url, PacedOutput(22050))
+        await feed(agent, np.concatenate([speech_pcm[: 16000 * 2], silence(1.2)]))
+        await agent.wait_idle()
+        await agent.aclose()
+    k = kinds(events)
+    assert k.count("final_transcript") == 1 and k.count("turn_done") == 1
+    assert k.index("final_transcript") < k.index("llm_token")  # held back until the turn really ended
+    latency = next(e for e in events if e.type == "latency")
+    assert latency.marks["llm_first_token"] < latency.marks["final"]  # but the model was asked earlier
+    assert [r["role"] for r in history.rows] == ["user", "assistant"]
+
+
+async def test_preemptive_reply_is_dropped_when_the_user_goes_on(speech_pcm: np.ndarray) -> None:
+    with OllamaSim([Rule("stop", [Reply(THREE)])], first_token_s=0.05, tokens_per_s=50) as sim:
+        agent, history, events = make_agent(sim.url, PacedOutput(22050))
+        # a 450 ms pause: past vad.preemptive_ms (200), short of vad.silence_ms (700)
+        await feed(agent, np.concatenate([speech_pcm[: 16000], silence(0.45), speech_pcm[16000: 16000 * 2],
+                                          silence(1.2)]))
+        await agent.wait_idle()
+        await agent.aclose()
+        requests = len(sim.chat_requests())
+    k = kinds(events)
+    assert k.count("final_transcript") == 1 and k.count("turn_done") == 1
+    assert requests == 2  # one preemptive request thrown away, one for the whole turn
+    turn = next(e for e in events if e.type == "final_transcript").turn_id
+    assert all(e.turn_id == turn for e in events if e.type in ("llm_token", "sentence", "tts_audio"))
+    spoken = " ".join(e.text for e in events if e.type == "sentence")  # type: ignore[attr-defined]
+    assert spoken.split() == THREE.split()  # the reply once: nothing of the dropped one reached the user
+    assert [r["role"] for r in history.rows] == ["user", "assistant"]
