@@ -157,7 +157,7 @@ def test_typed_message_is_answered_in_the_chat_and_spoken(live: LiveApp, tmp_pat
         chat = page.inner_text(".va-chat")
         page.screenshot(path=str(tmp_path / "typed.png"), full_page=True)
         assert "Hello, who are you?" in chat
-        assert "I heard you say: Hello, who are you?" in chat  # the scripted model's reply, streamed in
+        assert "I heard you say: Hello, who are you. That is all" in chat  # the scripted model's reply, streamed in
         assert page.input_value("#va-text textarea") == ""  # the box is cleared after sending
         # the reply audio came over /ws and the playback worklet played all of it before the turn closed
         assert stats["audioSamples"] > live.settings.tts.sample_rate  # over a second of speech
@@ -167,7 +167,7 @@ def test_typed_message_is_answered_in_the_chat_and_spoken(live: LiveApp, tmp_pat
         # the history panel lists this conversation and shows its messages, read back from the database
         page.get_by_text("History", exact=True).click()
         page.wait_for_function("(document.querySelector('#va-history') || {innerText: ''}).innerText"
-                               ".includes('I heard you say: Hello, who are you?')", timeout=30_000)
+                               ".includes('I heard you say: Hello, who are you. That is all')", timeout=30_000)
         # switching off streaming in the settings panel reaches this session
         page.get_by_text("Settings", exact=True).click()
         page.get_by_label("Streaming replies").uncheck()
