@@ -33,6 +33,7 @@ PANEL = """
   </div>
   <div class="va-banners"></div>
   <div class="va-chat" aria-live="polite"></div>
+  <details class="va-latency-box"><summary>Latency</summary><div class="va-latency"></div></details>
 </div>
 """
 MOUNT_JS = f"import('{CLIENT_PATH}/client.js').then((m) => m.mount(element));"

@@ -164,6 +164,14 @@ def test_typed_message_is_answered_in_the_chat_and_spoken(live: LiveApp, tmp_pat
         assert stats["playedSamples"] == stats["audioSamples"]
         states = [e["state"] for e in _events(page, "state")]
         assert "thinking" in states and "speaking" in states
+        # the latency chart draws this turn from the same `latency` event the benchmark reads
+        page.click(".va-latency-box summary")
+        page.wait_for_selector(".va-lat-row", timeout=10_000)
+        row = page.inner_text(".va-lat-row")
+        latency = _events(page, "latency")[-1]
+        waited = latency["marks"]["first_played"] - latency["marks"]["turn_start"]
+        assert row.startswith("typed ") and abs(int(row.split()[1]) - waited * 1000) <= 1
+        assert page.locator(".va-lat-bar > span").count() == 3
         # the history panel lists this conversation and shows its messages, read back from the database
         page.get_by_text("History", exact=True).click()
         page.wait_for_function("(document.querySelector('#va-history') || {innerText: ''}).innerText"

@@ -2,6 +2,8 @@
 // from the server's events, captures the microphone (capture-worklet.js) and plays replies (player-worklet.js).
 // The Gradio text box and settings call window.assistant.* from their `js` handlers.
 
+import { renderLatency } from "./latency.js";
+
 const BASE = new URL(".", import.meta.url).href; // .../client/
 const STATE_LABEL = { listening: "Listening", thinking: "Thinking…", speaking: "Speaking", idle: "Ready" };
 
@@ -15,6 +17,9 @@ class AssistantClient {
     this.micBtn = root.querySelector(".va-mic");
     this.stopBtn = root.querySelector(".va-stop");
     this.meter = root.querySelector(".va-meter > span");
+    this.latencyBox = root.querySelector(".va-latency");
+    this.latencies = []; // this page's `latency` events, drawn as the latency chart
+    if (this.latencyBox) renderLatency(this.latencyBox, this.latencies);
     this.ws = null;
     this.state = "offline";
     this.sessionId = new URLSearchParams(location.search).get("session");
@@ -149,6 +154,8 @@ class AssistantClient {
         const iv = ev.intervals || {};
         const parts = Object.entries(iv).map(([k, v]) => `${k} ${Math.round(v * 1000)} ms`);
         if (parts.length && this.turn(t).bot) this.botBubble(t).title = parts.join(" · ");
+        this.latencies.push(ev);
+        if (this.latencyBox) renderLatency(this.latencyBox, this.latencies);
         break;
       }
       case "sentence":
