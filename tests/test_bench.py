@@ -207,7 +207,7 @@ def test_bench_arguments_reach_the_bench_in_order() -> None:
         ["--config", "c.yaml", "bench"], ["--turns", "2"])
     assert launch._split_bench(["converse", "--text", "bench"]) == (["converse", "--text", "bench"], [])
     opts = bench.parse_args(["--quick", "--turns", "2", "--first-token-ms", "150", "--out", "results/b"])
-    assert opts.quick and opts.turns == 2 and opts.first_token_ms == 150 and opts.out == Path("results/b")
+    assert opts.quick and opts.turns == 2 and opts.first_token_ms == 150 and opts.out.parts[-2:] == ("results", "b")
     with pytest.raises(SystemExit):
         bench.parse_args(["--turns", "0"])
     with pytest.raises(SystemExit):
