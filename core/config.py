@@ -32,6 +32,9 @@ class AudioConfig(Section):
     output_device: str | int | None = None
     input_rate: int | None = Field(None, ge=8000, le=192000, description="device rate; None = its default")
     blocksize_ms: int = Field(30, ge=10, le=200)
+    output_latency_ms: int = Field(
+        60, ge=10, le=500, description="audio held in the speaker's buffer: what still plays after a barge-in, "
+                                       "and the stall it survives; raise it on a busy machine that stutters")
 
 
 class VadConfig(Section):

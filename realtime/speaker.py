@@ -33,7 +33,7 @@ class SpeakerOutput:
     """AudioOutput for the sound card; `played_samples` counts `sample_rate` samples since the last clear."""
 
     def __init__(self, cfg: AudioConfig, sample_rate: int, *, block_ms: int = 10,
-                 device_rate: int | None = None, latency: float = 0.06) -> None:
+                 device_rate: int | None = None, latency: float | None = None) -> None:
         """`device_rate` forces the device's rate; by default the voice's rate if the device takes it.
 
         `latency` is the audio held inside the device: what still plays after `clear()`, and the stall the
@@ -43,7 +43,7 @@ class SpeakerOutput:
         self.cfg = cfg
         self.sample_rate = sample_rate
         self.block_ms = block_ms
-        self.latency = latency
+        self.latency = cfg.output_latency_ms / 1000 if latency is None else latency
         self._want_rate = device_rate
         self.device_rate = sample_rate
         self.device_name = ""
