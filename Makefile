@@ -43,8 +43,11 @@ INSPECTOR_VERSION := 0.15.0
 	npm install --silent --no-audit --no-fund --prefix .tools @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
 	touch $@
 
-# The whole suite, slow tests included (real models, sound server, browser): what CI runs.
+# The whole suite, slow tests included (real models, sound server, browser), after the linters: what CI runs.
 test: setup .tools/.stamp-inspector
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/mypy tests
 	$(PYTEST) -q -m "" -p no:cacheprovider
 
 # The quick loop while developing: everything not marked slow.

@@ -20,7 +20,7 @@ from core.llm import OllamaChat
 from core.ollama_sim import OllamaSim, Reply, Rule
 from realtime.audio_out import BufferedOutput
 from realtime.engines import Engines
-from realtime.events import Event
+from realtime.events import Event, Interrupted, Latency
 from realtime.paced_output import PacedOutput
 from realtime.voice_agent import VoiceAgent
 from tests.fakes import FixedSTT, ListHistory, ToneTTS
@@ -100,7 +100,7 @@ async def test_barge_in_stops_playback_and_keeps_only_what_was_heard(speech_pcm:
         assert sum(1 for e in events if e.type == "llm_token") == tokens_at_interrupt  # the stream was stopped
         assert len(sim.chat_requests()) == n_requests
         await agent.aclose()
-    interrupted = next(e for e in events if e.type == "interrupted")
+    interrupted = next(e for e in events if isinstance(e, Interrupted))
     row = next(r for r in history.rows if r["role"] == "assistant")
     assert row["interrupted"] is True
     heard = row["heard"].rstrip("…")
@@ -160,7 +160,7 @@ async def test_preemptive_reply_is_prepared_before_the_turn_ends(speech_pcm: np.
     k = kinds(events)
     assert k.count("final_transcript") == 1 and k.count("turn_done") == 1
     assert k.index("final_transcript") < k.index("llm_token")  # held back until the turn really ended
-    latency = next(e for e in events if e.type == "latency")
+    latency = next(e for e in events if isinstance(e, Latency))
     assert latency.marks["llm_first_token"] < latency.marks["final"]  # but the model was asked earlier
     assert [r["role"] for r in history.rows] == ["user", "assistant"]
 
