@@ -242,3 +242,48 @@ def test_microphone_turn_shows_the_transcript_and_speaks_the_reply(live: LiveApp
     assert "I heard you say" in chat  # the reply to the spoken turn
     assert stats["micFrames"] > 100  # 40 ms frames streamed up the socket
     assert stats["playedSamples"] > live.settings.tts.sample_rate  # and the reply was spoken
+
+
+@pytest.fixture(scope="module")
+def barge_in_wav(tmp_path_factory: pytest.TempPathFactory, jfk_path: Path) -> Path:
+    """The fake mic: the user asks for a story (Piper's voice), waits 7 s, then talks over the reply."""
+    import soxr
+
+    from realtime.tts.piper_voice import PiperTTS
+
+    rate = 44100
+    ask = asyncio.run(PiperTTS(sample_rate=22050).synthesize("Please tell me a long story."))
+    ask_pcm = soxr.resample(ask.audio.astype(np.float32) / 32768, 22050, rate)
+    jfk, jfk_rate = sf.read(str(jfk_path), dtype="float32", always_2d=True)
+    talk_over = soxr.resample(jfk.mean(axis=1), jfk_rate, rate)[: rate * 3]
+    gap = np.zeros(rate * 7, np.float32)
+    audio = np.concatenate([np.zeros(rate // 2, np.float32), ask_pcm, gap, talk_over,
+                            np.zeros(rate * 60, np.float32)])
+    out = tmp_path_factory.mktemp("mic") / "barge_in.wav"
+    sf.write(str(out), audio, rate, subtype="PCM_16")
+    return out
+
+
+def test_talking_over_the_reply_interrupts_it(live: LiveApp, barge_in_wav: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p, barge_in_wav)
+        page = _open(browser, live)
+        page.click(".va-mic")
+        page.wait_for_function("window.assistant.events.some((e) => e.type === 'interrupted')", timeout=90_000)
+        interrupted = _events(page, "interrupted")[0]
+        story_turn = interrupted["turn_id"]
+        page.wait_for_function("window.assistant.events.filter((e) => e.type === 'final_transcript').length >= 2",
+                               timeout=60_000)
+        finals = _events(page, "final_transcript")
+        stats = page.evaluate("window.assistant.stats")
+        chat = page.inner_text(".va-chat")
+        page.click(".va-mic")
+        browser.close()
+    assert "story" in _words(finals[0]["text"]) and finals[0]["turn_id"] == story_turn
+    assert "fellow americans" in _words(finals[1]["text"])  # what the user said over the reply
+    assert stats["clears"] >= 1  # the page's player was flushed at once
+    heard = interrupted["heard"].rstrip("…").split("…")[0]
+    assert heard and STORY.startswith(heard[:20]) and len(heard) < len(STORY)  # only what was played
+    assert "you heard" in chat
