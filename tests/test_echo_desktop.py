@@ -8,28 +8,17 @@ Real Piper, Whisper, VAD, speaker and microphone adapters; the LLM is the Ollama
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import soundfile as sf
 from faster_whisper import decode_audio
 
-from core.config import load_settings
-from core.ollama_sim import OllamaSim, Reply, Rule
-from realtime.audio_in import MicrophoneSource
-from realtime.engines import Engines
-from realtime.events import Event
-from realtime.speaker import SpeakerOutput
-from realtime.voice_agent import VoiceAgent
+from tests.desktop import desktop_session, start_story
 
-LONG = " ".join(f"Here is part {i} of a long story about a lighthouse keeper and her cat." for i in range(1, 30))
 pytestmark = [pytest.mark.slow, pytest.mark.sound]
 
 
@@ -44,58 +33,6 @@ def echo_path(sounddevice_on_pulse: dict[str, str]) -> Iterator[dict[str, str]]:
         yield sounddevice_on_pulse
     finally:
         subprocess.run(["pactl", "unload-module", module], env=env, capture_output=True, check=False)
-
-
-@dataclass
-class Session:
-    agent: VoiceAgent
-    speaker: SpeakerOutput
-    events: list[Event]
-
-    def count(self, kind: str) -> int:
-        return sum(e.type == kind for e in self.events)
-
-    async def wait_for(self, kind: str, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while not self.count(kind) and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        return self.count(kind) > 0
-
-
-@asynccontextmanager
-async def desktop_session(policy: str, tmp_path: Path) -> AsyncIterator[Session]:
-    """The desktop set-up of `launch.py talk`: mic -> agent -> speaker, with a long story ready."""
-    with OllamaSim([Rule("story", [Reply(LONG)])], first_token_s=0.1, tokens_per_s=30) as sim:
-        s = load_settings(memory={"db_path": str(tmp_path / "a.db")}, mcp={"enabled": False},
-                          tts={"chain": ["piper"]}, barge_in={"policy": policy})
-        s.ollama.host = sim.url
-        engines = await Engines.load(s, tools=False)
-        speaker = SpeakerOutput(s.audio, s.tts.sample_rate)
-        await speaker.start()
-        agent = VoiceAgent(engines, speaker)
-        events: list[Event] = []
-        agent.subscribe(events.append)
-        mic = MicrophoneSource(s.audio, agent.push_audio, on_error=agent.emit)
-        await mic.start()
-        try:
-            for _ in range(100):
-                if mic.frames_in:
-                    break
-                await asyncio.sleep(0.05)
-            yield Session(agent, speaker, events)
-        finally:
-            await mic.stop()
-            await agent.aclose()
-            await speaker.stop()
-            await engines.aclose()
-
-
-async def start_story(sess: Session) -> None:
-    await sess.agent.submit_text("tell me a long story")
-    deadline = time.monotonic() + 30
-    while sess.agent.state != "speaking" and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-    assert sess.agent.state == "speaking"
 
 
 async def test_with_the_headset_policy_open_speakers_make_it_interrupt_itself(
