@@ -7,10 +7,14 @@ Client -> server
                  an odd byte count is refused with BAD_MESSAGE.
   text frame     one JSON object:
     {"type": "hello", "session_id": "...", "listen": true, "report_playback": true,
-     "streaming": true, "tts_chain": ["piper"]}
+     "streaming": true, "tts_chain": ["piper"], "audio": "browser"}
                  optional, and only as the first message: continue a stored session (default: a new one),
                  listen to mic audio or not (default true), whether this client will send playback reports
                  (default false: audio counts as heard once sent), and per-session settings as below.
+                 "audio": "desktop" makes this computer's microphone and speaker the session's audio (one
+                 session at a time): binary frames are then refused and no reply audio is sent, events
+                 still are. If the devices are taken or cannot open, an AUDIO_INPUT / AUDIO_OUTPUT error
+                 says why and the session uses the client's audio ("browser") instead.
     {"type": "text", "text": "..."}           a typed message; joins the same conversation as speech.
     {"type": "interrupt"}                      stop the reply now (the stop button).
     {"type": "playback", "played_samples": N, "epoch": E}
@@ -21,9 +25,10 @@ Client -> server
                  switch this session's reply mode and voice chain (a subset of the server's chain, in order).
 
 Server -> client
-  text frame     `{"type": "ready", "session_id", "sample_rate", "listen", "streaming", "tts_chain",
-                 "voices"}` first, then every pipeline event as `event.to_dict()`: state, speech_started,
-                 speech_ended, partial_transcript, final_transcript, llm_token, tool_call, tool_pending,
+  text frame     `{"type": "ready", "session_id", "sample_rate", "listen", "audio", "devices", "streaming",
+                 "tts_chain", "voices"}` first (`devices`: the desktop mic and speaker names, or {}), then
+                 every pipeline event as `event.to_dict()`: state, speech_started, speech_ended,
+                 partial_transcript, final_transcript, llm_token, tool_call, tool_pending,
                  tool_result, sentence, tts_audio, playback, interrupted, latency, turn_done,
                  error {code, message, recoverable}. Also `{"type": "clear", "epoch": E}` when the reply is
                  cut (barge-in, interrupt, a new message): drop all queued audio at once;
@@ -52,7 +57,8 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from gui.ws_output import BrowserOutput, SocketSender
+from gui.ws_output import BrowserOutput, DesktopAudio, DesktopAudioError, DesktopSlot, SocketSender
+from realtime.audio_out import AudioOutput
 from realtime.engines import Engines
 from realtime.events import ErrorCode, ErrorEvent, Event
 from realtime.voice_agent import VoiceAgent
@@ -63,6 +69,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 CLIENT_PATH = "/client"
 HISTORY_SENT = 100  # messages of a continued session sent to the page
 MESSAGE_TYPES = ("hello", "text", "interrupt", "playback", "end_of_input", "settings")
+AUDIO_MODES = ("browser", "desktop")
 
 
 class BadMessage(ValueError):
@@ -87,11 +94,14 @@ def voice_names(engines: Engines) -> list[str]:
 class WsSession:
     """One `/ws` connection: parses client messages, drives its VoiceAgent, forwards its events."""
 
-    def __init__(self, engines: Engines, ws: WebSocket) -> None:
+    def __init__(self, engines: Engines, ws: WebSocket, desktop_slot: DesktopSlot | None = None) -> None:
         self.engines = engines
         self.ws = ws
+        self.desktop_slot = desktop_slot or DesktopSlot()
         self.agent: VoiceAgent | None = None
-        self.output: BrowserOutput | None = None
+        self.output: BrowserOutput | None = None  # None in desktop mode: the speaker is the agent's output
+        self.desktop: DesktopAudio | None = None
+        self._closing = False
         self.sender: SocketSender | None = None
         self._unsubscribe: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -132,12 +142,18 @@ class WsSession:
     def _start(self, *, session_id: str | None = None, listen: bool = True,
                report_playback: bool = False) -> None:
         assert self.sender is not None
-        self.output = BrowserOutput(self.sender, self.engines.settings.tts.sample_rate,
-                                    reports_playback=report_playback)
-        self.agent = VoiceAgent(self.engines, self.output, session_id=session_id, listen=listen)
+        rate = self.engines.settings.tts.sample_rate
+        output: AudioOutput
+        if self.desktop is not None:
+            output = self.desktop.speaker
+        else:
+            output = self.output = BrowserOutput(self.sender, rate, reports_playback=report_playback)
+        self.agent = VoiceAgent(self.engines, output, session_id=session_id, listen=listen)
         self._unsubscribe = self.agent.subscribe(self._on_event)
-        self._send({"type": "ready", "session_id": self.agent.session_id,
-                    "sample_rate": self.output.sample_rate, "listen": self.agent.listener is not None,
+        self._send({"type": "ready", "session_id": self.agent.session_id, "sample_rate": rate,
+                    "listen": self.agent.listener is not None,
+                    "audio": "desktop" if self.desktop is not None else "browser",
+                    "devices": self.desktop.devices() if self.desktop is not None else {},
                     **self._settings_view()})
         self._send({"type": "state", "turn_id": "", "t": 0, "state": self.agent.state})
 
@@ -181,6 +197,9 @@ class WsSession:
 
     # --- incoming ---------------------------------------------------------------------------------
     def _on_audio(self, data: bytes) -> None:
+        if self.desktop is not None:
+            raise BadMessage("binary frame on a desktop-audio session: this computer's microphone is the input "
+                             "here; reconnect with hello \"audio\": \"browser\" to send the client's audio")
         if len(data) % 2:
             raise BadMessage(f"binary frame of {len(data)} bytes: mic audio must be PCM16 little-endian mono "
                              "16 kHz, an even number of bytes (2 per sample)")
@@ -203,7 +222,7 @@ class WsSession:
                              + ", ".join(MESSAGE_TYPES))
         kind = msg["type"]
         if kind == "hello":
-            self._on_hello(msg)
+            await self._on_hello(msg)
         elif kind == "text":
             text = _field(msg, "text", str, "a string")
             if not text or not text.strip():
@@ -217,8 +236,8 @@ class WsSession:
                 raise BadMessage("a 'playback' message needs \"played_samples\": a whole number >= 0")
             epoch = _field(msg, "epoch", int, "the epoch number of the last clear")
             self._ensure_agent()
-            assert self.output is not None
-            self.output.report(n, epoch)
+            if self.output is not None:  # a desktop session: the speaker counts what it played itself
+                self.output.report(n, epoch)
         elif kind == "end_of_input":
             self._spawn(self._end_of_input(self._ensure_agent()))
         elif kind == "settings":
@@ -227,7 +246,7 @@ class WsSession:
         else:
             raise BadMessage(f"unknown message type {kind!r}: use one of {', '.join(MESSAGE_TYPES)}")
 
-    def _on_hello(self, msg: dict[str, Any]) -> None:
+    async def _on_hello(self, msg: dict[str, Any]) -> None:
         if self.agent is not None:
             raise BadMessage("hello must be the first message of a connection: open a new connection to "
                              "change session or listening mode")
@@ -240,6 +259,11 @@ class WsSession:
         # check the settings before starting, so a bad hello starts nothing
         if msg.get("streaming") is not None:
             _field(msg, "streaming", bool, "true or false")
+        audio = _field(msg, "audio", str, " or ".join(repr(m) for m in AUDIO_MODES)) or "browser"
+        if audio not in AUDIO_MODES:
+            raise BadMessage(f"'audio' in a 'hello' message must be one of {AUDIO_MODES}, got {audio[:40]!r}")
+        if audio == "desktop":
+            await self._open_desktop(listen=True if listen is None else listen)
         self._start(session_id=session_id, listen=True if listen is None else listen,
                     report_playback=bool(report))
         if session_id is not None:  # a continued conversation: show the page what was said so far
@@ -250,6 +274,35 @@ class WsSession:
         if msg.get("streaming") is not None or msg.get("tts_chain") is not None:
             self._apply_settings(msg)
             self._send({"type": "settings", **self._settings_view()})
+
+    async def _open_desktop(self, *, listen: bool) -> None:
+        """Take this computer's mic and speaker for this session; on failure say why and stay in browser mode."""
+        other = self.desktop_slot.claim(self)
+        if other is not None:
+            sid = other.agent.session_id[:8] if other.agent is not None else "(starting)"
+            self._error(ErrorCode.AUDIO_INPUT, f"this computer's microphone and speaker are in use by session "
+                        f"{sid} (another tab or page): switch that one to 'Audio: this browser' or close it, "
+                        "then choose 'this computer' again; this session uses the browser's audio")
+            return
+        settings = self.engines.settings
+        desktop = DesktopAudio(settings.audio, settings.tts.sample_rate, self._desktop_frame, self._desktop_error)
+        try:
+            await desktop.open(listen=listen and self.engines.stt is not None)
+        except DesktopAudioError as exc:
+            self.desktop_slot.release(self)
+            self._error(exc.code, f"{exc}; this session uses the browser's audio instead")
+            return
+        self.desktop = desktop
+
+    def _desktop_frame(self, pcm: np.ndarray) -> None:
+        if self.agent is not None and not self._closing:
+            self.agent.push_audio(pcm)
+
+    def _desktop_error(self, ev: Event) -> None:
+        if self.agent is not None:
+            self.agent.emit(ev)
+        else:
+            self._on_event(ev)
 
     def _known_session(self, session_id: str) -> bool:
         return any(row.get("id") == session_id for row in self.engines.history.sessions(limit=100_000))
@@ -264,11 +317,20 @@ class WsSession:
         task.add_done_callback(self._tasks.discard)
 
     async def _close(self) -> None:
+        self._closing = True
         for task in list(self._tasks):
             task.cancel()
+        if self.desktop is not None and self.desktop.mic is not None:
+            with contextlib.suppress(Exception):
+                await self.desktop.mic.stop()  # no more frames into the closing agent
         if self.agent is not None:
             with contextlib.suppress(Exception):
                 await self.agent.aclose()
+        if self.desktop is not None:
+            with contextlib.suppress(Exception):
+                await self.desktop.close()
+            self.desktop = None
+        self.desktop_slot.release(self)
         if self._unsubscribe is not None:
             self._unsubscribe()
         if self.sender is not None:
@@ -302,8 +364,10 @@ def create_api(engines: Engines) -> FastAPI:
     """The FastAPI app: /health, /ws and the page's client files under /client."""
     app = FastAPI(title="Local voice assistant", docs_url=None, redoc_url=None)
     active: set[WsSession] = set()
+    desktop_slot = DesktopSlot()  # this computer's mic and speaker: one /ws session at a time
     app.state.engines = engines
     app.state.sessions = active
+    app.state.desktop_slot = desktop_slot
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -312,7 +376,7 @@ def create_api(engines: Engines) -> FastAPI:
 
     @app.websocket("/ws")
     async def ws_endpoint(websocket: WebSocket) -> None:
-        session = WsSession(engines, websocket)
+        session = WsSession(engines, websocket, desktop_slot)
         active.add(session)
         try:
             await session.run()

@@ -26,6 +26,9 @@ PANEL = """
 <div class="va-root">
   <div class="va-bar">
     <span class="va-state" data-state="offline">Connecting…</span>
+    <label class="va-audio" title="where the assistant listens and speaks; switching keeps the conversation">
+      Audio <select class="va-audio-select"><option value="browser">this browser</option>
+      <option value="desktop">this computer</option></select></label>
     <button class="va-btn va-mic" type="button">Start microphone</button>
     <span class="va-meter" title="microphone level"><span></span></span>
     <button class="va-btn va-stop" type="button" disabled title="stop the reply">■ Stop</button>
@@ -92,7 +95,9 @@ def build_app(engines: Engines) -> gr.Blocks:
 
     with gr.Blocks(title="Local voice assistant", analytics_enabled=False) as demo:
         gr.Markdown("## Local voice assistant\nSpeak or type: both go into the same conversation. "
-                    "Replies are spoken as they are written; speak over a reply or press Stop to cut it.")
+                    "Replies are spoken as they are written; speak over a reply or press Stop to cut it. "
+                    "*Audio* picks the microphone and speaker: this browser's, or the computer running "
+                    "the assistant.")
         gr.HTML(PANEL, js_on_load=MOUNT_JS, elem_id="va-panel")
         with gr.Row(equal_height=True):
             text = gr.Textbox(placeholder="Type a message and press Enter…", show_label=False, scale=8,

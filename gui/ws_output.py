@@ -7,6 +7,9 @@ on the wire when the user barged in cannot be counted against the next reply.
 
 One sender task owns the socket's write side: events and audio are queued (never blocking the pipeline) and
 written in order by that task, because a WebSocket must not be written from two tasks at once.
+
+A session can instead use this computer's microphone and speaker (`DesktopAudio`): the page then only shows
+the conversation. The devices are one pair per machine, so `DesktopSlot` lets one session hold them at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from core.config import AudioConfig
+from realtime.audio_in import MicrophoneSource
+from realtime.events import ErrorCode, Event
+from realtime.speaker import SpeakerOutput
 
 log = logging.getLogger(__name__)
 
@@ -148,3 +156,84 @@ class BrowserOutput:
         while (self._played < self._sent and not self.sender.closed
                and asyncio.get_running_loop().time() < deadline):
             await asyncio.sleep(0.02)
+
+
+DEVICES_FIX = "run `python launch.py devices` to list them and set {key} in config/config.yaml"
+
+
+class DesktopAudioError(RuntimeError):
+    """A desktop device cannot be used; `code` is AUDIO_INPUT or AUDIO_OUTPUT, the message names the fix."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class DesktopSlot:
+    """Who holds this computer's microphone and speaker: two sessions playing at once would talk over each other."""
+
+    def __init__(self) -> None:
+        self.owner: Any = None
+
+    def claim(self, owner: Any) -> Any:
+        """Take the devices for `owner`; returns the current holder instead if another session has them."""
+        if self.owner is not None and self.owner is not owner:
+            return self.owner
+        self.owner = owner
+        return None
+
+    def release(self, owner: Any) -> None:
+        if self.owner is owner:
+            self.owner = None
+
+
+def _device_label(device: str | int | None) -> str:
+    return "the system default" if device is None else repr(device)
+
+
+class DesktopAudio:
+    """This computer's microphone (input) and speaker (output) as the audio edge of one session.
+
+    Frames and mic errors go to callables chosen by the caller, so the mic can open before the VoiceAgent that
+    will consume it exists (its frames are dropped until then) and a failing device starts nothing.
+    """
+
+    def __init__(self, cfg: AudioConfig, sample_rate: int, on_frame: Callable[[np.ndarray], None],
+                 on_error: Callable[[Event], None]) -> None:
+        self.cfg = cfg
+        self.speaker = SpeakerOutput(cfg, sample_rate)
+        self.mic: MicrophoneSource | None = MicrophoneSource(cfg, on_frame, on_error=on_error)
+
+    async def open(self, *, listen: bool = True) -> None:
+        """Open the mic (unless not listening), then the speaker; on failure close what opened and raise."""
+        if not listen:
+            self.mic = None
+        if self.mic is not None:
+            try:
+                await self.mic.start()
+            except Exception as exc:
+                await self.close()
+                text = str(exc) if "launch.py devices" in str(exc) else (
+                    f"input device {_device_label(self.cfg.input_device)} cannot be opened ({exc}): "
+                    + DEVICES_FIX.format(key="audio.input_device"))
+                raise DesktopAudioError(ErrorCode.AUDIO_INPUT, f"desktop microphone: {text}") from exc
+        try:
+            await self.speaker.start()
+        except Exception as exc:
+            await self.close()
+            text = str(exc)
+            if "launch.py devices" not in text:
+                text = (f"output device {self.speaker.device_name or _device_label(self.cfg.output_device)!s} "
+                        f"cannot be opened ({exc}): " + DEVICES_FIX.format(key="audio.output_device"))
+            raise DesktopAudioError(ErrorCode.AUDIO_OUTPUT, f"desktop speaker: {text}") from exc
+
+    def devices(self) -> dict[str, str]:
+        """The opened devices' names, for the page's status line."""
+        return {"input": self.mic.device_name if self.mic is not None else "",
+                "output": self.speaker.device_name}
+
+    async def close(self) -> None:
+        """Stop listening first (no frames into a closing agent), then the speaker. Safe to call twice."""
+        if self.mic is not None:
+            await self.mic.stop()
+        await self.speaker.stop()

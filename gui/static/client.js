@@ -1,7 +1,10 @@
 // The page's client: owns the /ws session, so typed and spoken turns share one conversation, renders the chat
 // from the server's events, captures the microphone (capture-worklet.js) and plays replies (player-worklet.js).
-// The Gradio text box and settings call window.assistant.* from their `js` handlers.
+// The Gradio text box and settings call window.assistant.* from their `js` handlers. The "Audio" select picks
+// where the session listens and speaks: this browser, or this computer's own mic and speaker (server-side).
 
+import { bindAudioSelect, showAudioMode } from "./audio-mode.js";
+import { MicError, openBrowserMic } from "./browser-mic.js";
 import { renderLatency } from "./latency.js";
 
 const BASE = new URL(".", import.meta.url).href; // .../client/
@@ -17,6 +20,9 @@ class AssistantClient {
     this.micBtn = root.querySelector(".va-mic");
     this.stopBtn = root.querySelector(".va-stop");
     this.meter = root.querySelector(".va-meter > span");
+    this.audioSelect = root.querySelector(".va-audio-select");
+    this.audio = "browser"; // what this page asks for; `ready.audio` says what the session really uses
+    this.desktop = false; // the session's audio is this computer's mic and speaker
     this.latencyBox = root.querySelector(".va-latency");
     this.latencies = []; // this page's `latency` events, drawn as the latency chart
     if (this.latencyBox) renderLatency(this.latencyBox, this.latencies);
@@ -26,7 +32,7 @@ class AssistantClient {
     this.sampleRate = 22050;
     this.player = null; // {ctx, node}
     this.playerReady = null;
-    this.mic = null; // {ctx, node, stream}
+    this.mic = null; // the browser mic: {ctx, close()}
     this.turns = new Map(); // turn_id -> {user, bot}
     this.settings = {};
     this.pendingSettings = null;
@@ -35,6 +41,7 @@ class AssistantClient {
     this.events = []; // the last events, for debugging and tests
     this.micBtn.addEventListener("click", () => this.toggleMic());
     this.stopBtn.addEventListener("click", () => this.interrupt());
+    bindAudioSelect(this, this.audioSelect);
     const unlock = () => this.player && this.player.ctx.state !== "running" && this.player.ctx.resume();
     document.addEventListener("pointerdown", unlock, true);
     document.addEventListener("keydown", unlock, true);
@@ -50,7 +57,7 @@ class AssistantClient {
     this.setStatus("connecting…");
     ws.onopen = () => {
       this.retry = 0;
-      const hello = { type: "hello", listen: true, report_playback: true };
+      const hello = { type: "hello", listen: true, report_playback: true, audio: this.audio };
       if (this.sessionId) hello.session_id = this.sessionId;
       Object.assign(hello, this.pendingSettings || {});
       ws.send(JSON.stringify(hello));
@@ -74,6 +81,13 @@ class AssistantClient {
     return false;
   }
 
+  setAudio(mode) {
+    // the devices are chosen at hello: reconnect to the same conversation with the other audio
+    this.audio = mode === "desktop" ? "desktop" : "browser";
+    this.stopMic(false);
+    this.resume(this.sessionId);
+  }
+
   resume(sessionId) {
     // continue a stored conversation: a new connection whose hello names it
     this.sessionId = sessionId || null;
@@ -92,13 +106,16 @@ class AssistantClient {
     if (this.events.length > 500) this.events.shift();
     const t = ev.turn_id;
     switch (ev.type) {
-      case "ready":
+      case "ready": {
         this.sessionId = ev.session_id;
         this.sampleRate = ev.sample_rate;
         this.settings = { streaming: ev.streaming, tts_chain: ev.tts_chain, voices: ev.voices };
-        this.setStatus(`connected · session ${ev.session_id.slice(0, 8)}${ev.listen ? "" : " · mic off on server"}`);
-        this.ensurePlayer();
+        const where = showAudioMode(this, ev);
+        this.setStatus(`connected · session ${ev.session_id.slice(0, 8)}${ev.listen ? "" : " · mic off on server"}${where}`);
+        this.setState(this.state);
+        if (!this.desktop) this.ensurePlayer();
         break;
+      }
       case "settings":
         this.settings = { streaming: ev.streaming, tts_chain: ev.tts_chain, voices: ev.voices };
         this.pendingSettings = { streaming: ev.streaming, tts_chain: ev.tts_chain };
@@ -233,8 +250,8 @@ class AssistantClient {
 
   setState(state) {
     this.state = state;
-    // the server listens whenever the session does; "Listening" only means something while the mic is on
-    const shown = state === "listening" && !this.mic ? "idle" : state;
+    // the server listens whenever the session does; "Listening" only means something while a mic is on
+    const shown = state === "listening" && !this.mic && !this.desktop ? "idle" : state;
     this.pill.dataset.state = shown;
     this.pill.textContent = STATE_LABEL[shown] || shown;
     this.stopBtn.disabled = !(state === "thinking" || state === "speaking");
@@ -329,37 +346,24 @@ class AssistantClient {
 
   // --- microphone ------------------------------------------------------------------------------------
   async toggleMic() {
+    if (this.desktop) return; // the computer's mic listens by itself while the session is open
     if (this.mic) this.stopMic(true);
     else await this.startMic();
   }
 
   async startMic() {
     this.unlockAudio();
-    let stream;
     try {
-      // echo cancellation keeps the assistant from hearing itself on speakers; Chrome's noise suppression and
-      // gain control are off because Whisper copes with noise better than with their artefacts
-      stream = await navigator.mediaDevices.getUserMedia({
-        audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: false },
+      this.mic = await openBrowserMic(BASE, (pcm, rms) => {
+        this.stats.micFrames++;
+        this.send(pcm);
+        this.meter.style.width = `${Math.min(100, Math.round(rms * 400))}%`;
       });
     } catch (err) {
-      this.banner("AUDIO_INPUT", `the microphone could not be opened (${err.name}): allow microphone access ` +
-        "for this page in the browser's site settings, and check that a microphone is connected");
+      if (!(err instanceof MicError)) throw err;
+      this.banner("AUDIO_INPUT", err.message);
       return;
     }
-    const ctx = new AudioContext({ latencyHint: "interactive" });
-    await ctx.audioWorklet.addModule(BASE + "capture-worklet.js");
-    const src = ctx.createMediaStreamSource(stream);
-    const node = new AudioWorkletNode(ctx, "va-capture", { processorOptions: { outRate: 16000, frameMs: 40 } });
-    const sink = ctx.createGain();
-    sink.gain.value = 0; // keeps the worklet pulled by the graph without playing the mic back
-    src.connect(node).connect(sink).connect(ctx.destination);
-    node.port.onmessage = (e) => {
-      this.stats.micFrames++;
-      this.send(e.data.pcm);
-      this.meter.style.width = `${Math.min(100, Math.round(e.data.rms * 400))}%`;
-    };
-    this.mic = { ctx, node, stream };
     this.micBtn.textContent = "Stop microphone";
     this.micBtn.classList.add("va-on");
     this.setState(this.state);
@@ -367,11 +371,9 @@ class AssistantClient {
 
   stopMic(finalize) {
     if (!this.mic) return;
-    const { ctx, node, stream } = this.mic;
+    const mic = this.mic;
     this.mic = null;
-    node.port.onmessage = null;
-    stream.getTracks().forEach((tr) => tr.stop());
-    ctx.close();
+    mic.close();
     this.meter.style.width = "0%";
     this.micBtn.textContent = "Start microphone";
     this.micBtn.classList.remove("va-on");
