@@ -35,6 +35,11 @@ async def _converse(settings: Settings, audio: str | None, text: str | None, out
                                     message=f"audio file not found: {audio}").to_dict()), flush=True)
         return 2
     engines = await Engines.load(settings, listen=audio is not None, tools=tools)
+    if audio is not None and engines.stt is None:
+        print(json.dumps(ErrorEvent(turn_id="", code=ErrorCode.STT_FAIL, recoverable=False,
+                                    message=f"cannot transcribe {audio}: {engines.stt_error}").to_dict()), flush=True)
+        await engines.aclose()
+        return 2
     sink = BufferedOutput(settings.tts.sample_rate)
     agent = VoiceAgent(engines, sink, listen=audio is not None)
     seen: list[Event] = []

@@ -156,6 +156,9 @@ class WsSession:
                     "devices": self.desktop.devices() if self.desktop is not None else {},
                     **self._settings_view()})
         self._send({"type": "state", "turn_id": "", "t": 0, "state": self.agent.state})
+        if listen and self.engines.stt_error:  # say at once why the microphone will not be heard
+            self._warned_no_stt = True
+            self._error(ErrorCode.STT_FAIL, f"speech recognition is off, typing still works: {self.engines.stt_error}")
 
     def _ensure_agent(self) -> VoiceAgent:
         if self.agent is None:
@@ -206,8 +209,9 @@ class WsSession:
         agent = self._ensure_agent()
         if agent.listener is None and not self._warned_no_stt:
             self._warned_no_stt = True
-            self._error(ErrorCode.AUDIO_INPUT, "mic audio is ignored: this session does not listen (send "
-                        "hello with listen=true, and start the server with speech recognition)")
+            why = self.engines.stt_error or ("this session does not listen (send hello with listen=true, and "
+                                             "start the server with speech recognition)")
+            self._error(ErrorCode.AUDIO_INPUT, f"mic audio is ignored: {why}")
         if len(data):
             agent.push_audio(np.frombuffer(data, dtype="<i2").astype(np.int16))
 
@@ -341,7 +345,8 @@ async def health_report(engines: Engines, sessions: int) -> dict[str, Any]:
     """Each component's state, with the fix where one is failing."""
     comps: dict[str, dict[str, Any]] = {}
     comps["stt"] = ({"ok": True, "detail": "loaded"} if engines.stt is not None
-                    else {"ok": False, "detail": "not loaded: the server was started without listening"})
+                    else {"ok": False, "detail": engines.stt_error
+                          or "not loaded: the server was started without listening"})
     statuses = getattr(engines.tts, "statuses", None)
     if callable(statuses):
         voices = [{"name": s.name, "ok": s.ok, "detail": s.detail, "fix": s.fix} for s in statuses()]

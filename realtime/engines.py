@@ -15,7 +15,7 @@ from core.assistant import Assistant
 from core.config import Settings
 from core.llm import OllamaChat
 from core.memory import History
-from realtime.stt import SpeechToText, build_stt
+from realtime.stt import SpeechToText, SttUnavailable, build_stt
 from realtime.tts import build_tts
 from realtime.tts.base import TextToSpeech
 from realtime.vad import VoiceActivity, build_vad
@@ -31,6 +31,7 @@ class Engines:
     assistant: Assistant
     history: History
     tools: object | None = None
+    stt_error: str | None = None  # why speech recognition is off, worded for the user (None: it is on)
 
     @classmethod
     async def load(cls, settings: Settings, *, listen: bool = True, tools: bool = True) -> Engines:
@@ -49,9 +50,15 @@ class Engines:
             except Exception as exc:  # tools are optional: the assistant still talks without them
                 log.warning("MCP tools unavailable: %s", exc)
         assistant = Assistant(settings, OllamaChat(settings.ollama), history, toolbox)
-        stt = await stt_task if stt_task else None
+        stt, stt_error = None, None
+        if stt_task is not None:
+            try:
+                stt = await stt_task
+            except SttUnavailable as exc:  # typing and speaking still work: say plainly what is missing
+                stt_error = str(exc)
+                log.error("speech recognition is off: %s", exc)
         await tts_start
-        return cls(settings, stt, tts, assistant, history, toolbox)
+        return cls(settings, stt, tts, assistant, history, toolbox, stt_error)
 
     def new_vad(self) -> VoiceActivity:
         return build_vad(self.settings.vad)

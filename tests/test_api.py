@@ -278,3 +278,31 @@ def test_client_files_are_served(client: TestClient) -> None:
     for name in ("client.js", "capture-worklet.js", "player-worklet.js", "client.css"):
         r = client.get(f"/client/{name}")
         assert r.status_code == 200 and len(r.text) > 100, name
+
+
+def test_missing_speech_model_is_said_plainly_and_text_still_works(sim: OllamaSim, settings: Settings) -> None:
+    """A configured Whisper model that is not on the machine: the app starts, says why, and typing works."""
+    import asyncio
+    import dataclasses
+
+    async def load() -> Engines:
+        s = settings.model_copy(update={"stt": settings.stt.model_copy(update={"model": "base.en"})})
+        loaded = await Engines.load(s, tools=False)
+        await loaded.aclose()
+        return loaded
+
+    loaded = asyncio.run(load())
+    assert loaded.stt is None and loaded.stt_error and "base.en" in loaded.stt_error
+    engines = dataclasses.replace(make_engines(settings), stt_error=loaded.stt_error)
+    with TestClient(create_api(engines)) as client, client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "hello"})
+        ready = ws.receive_json()
+        assert ready["type"] == "ready" and ready["listen"] is False
+        msgs = [ws.receive_json() for _ in range(2)]
+        err = next(m for m in msgs if m["type"] == "error")
+        assert err["code"] == "STT_FAIL" and "base.en" in err["message"] and "typing still works" in err["message"]
+        ws.send_json({"type": "text", "text": "hello"})
+        done = until(ws, "turn_done")
+        assert done["text"] == "Hello there. Nice to meet you."
+        health = client.get("/health").json()
+        assert health["components"]["stt"]["ok"] is False and "base.en" in health["components"]["stt"]["detail"]
