@@ -75,9 +75,9 @@ async def _desktop(settings: Settings) -> int:
     from realtime.speaker import SpeakerOutput
     from realtime.voice_agent import VoiceAgent
 
-    engines = await Engines.load(settings)
     speaker = SpeakerOutput(settings.audio, settings.tts.sample_rate)
-    await speaker.start()
+    await speaker.start()  # before the models load: a missing device is reported in a second
+    engines = await Engines.load(settings)
     agent = VoiceAgent(engines, speaker)
 
     def show(ev: Event) -> None:
@@ -102,4 +102,11 @@ async def _desktop(settings: Settings) -> int:
 
 
 def desktop(settings: Settings) -> int:
-    return asyncio.run(_desktop(settings))
+    from realtime.audio_in import AudioInputError
+    from realtime.speaker import SpeakerError
+
+    try:
+        return asyncio.run(_desktop(settings))
+    except (AudioInputError, SpeakerError) as exc:  # no sound device: say which and how to pick one
+        print(f"desktop audio unavailable: {exc}", file=sys.stderr)
+        return 1
