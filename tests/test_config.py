@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,13 @@ def test_program_exits_2_with_one_line_before_loading_anything(tmp_path: Path) -
         assert proc.stderr.strip().count("\n") == 0
         assert "vad.silence_ms = 5000" in proc.stderr and "2000" in proc.stderr
         assert proc.stdout == ""
+
+
+def test_desktop_without_the_named_speaker_says_so_in_one_line() -> None:
+    env = {**os.environ, "ASSISTANT_AUDIO__OUTPUT_DEVICE": "no-such-speaker", "ASSISTANT_MCP__ENABLED": "false"}
+    proc = subprocess.run([sys.executable, "launch.py", "desktop"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("desktop audio unavailable:") and "no-such-speaker" in last
+    assert "launch.py devices" in last
