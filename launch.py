@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _split_bench(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Everything after `bench` goes to core.bench untouched (argparse REMAINDER would reorder options)."""
+    """Everything after `bench` goes to app.bench untouched (argparse REMAINDER would reorder options)."""
     i = 0
     while i < len(argv) and argv[i].startswith("-"):
         i += 2 if argv[i] == "--config" else 1
@@ -53,12 +53,12 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     command = args.command or "app"
     if command == "converse":
-        from core.cli import converse
+        from app.cli import converse
 
         return converse(settings, audio=args.audio, text=args.text, out=args.out, speed=args.speed,
                         tools=not args.no_tools)
     if command == "check":
-        from core.check import run_check
+        from app.check import run_check
 
         return run_check(settings)
     if command == "devices":
@@ -67,11 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         print(list_devices())
         return 0
     if command == "desktop":
-        from core.cli import desktop
+        from app.cli import desktop
 
         return desktop(settings)
     if command == "bench":
-        from core.bench import main as bench_main
+        from app.bench import main as bench_main
 
         return bench_main(settings, bench_argv or args.rest)
     from gui.app import serve

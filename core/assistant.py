@@ -13,9 +13,9 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
+from base.events import ErrorCode, ErrorEvent, Event, LlmToken, ToolCall, ToolPending, ToolResult
 from core.config import Settings
 from core.llm import ChatModel, LlmError
-from realtime.events import ErrorCode, ErrorEvent, Event, LlmToken, ToolCall, ToolPending, ToolResult
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ CHARS_PER_TOKEN = 4  # a rough, safe estimate for budgeting English text without
 
 
 class ToolRunner(Protocol):
-    """What the assistant needs of the tool box (core.tools.McpToolBox implements it)."""
+    """What the assistant needs of the tool box (core.mcp_client.toolbox.McpToolBox implements it)."""
 
     def ollama_tools(self) -> list[dict[str, Any]]: ...
 

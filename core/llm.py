@@ -15,8 +15,8 @@ from typing import Any, Protocol
 import httpx
 import ollama
 
+from base.events import ErrorCode
 from core.config import OllamaConfig
-from realtime.events import ErrorCode
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class ChatDelta:
 
 
 class LlmError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

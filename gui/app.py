@@ -16,8 +16,9 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
+from app.wiring import load_engines
 from core.config import Settings
-from gui.api import CLIENT_PATH, create_api, voice_names
+from gui.api import CLIENT_PATH, create_api
 from realtime.engines import Engines
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def effective_config(settings: Settings) -> dict[str, Any]:
 def build_app(engines: Engines) -> gr.Blocks:
     """The page. Served by `serve` next to the /ws API it talks to (it needs it for chat and voice)."""
     settings = engines.settings
-    voices = voice_names(engines)
+    voices = engines.tts.names
 
     def refresh() -> Any:
         choices = _session_choices(engines)
@@ -144,7 +145,7 @@ def serve(settings: Settings) -> None:
 
     async def main() -> None:
         print("loading models…", flush=True)
-        engines = await Engines.load(settings)
+        engines = await load_engines(settings)
         app = create_app(engines)
         config = uvicorn.Config(app, host=settings.gui.host, port=settings.gui.port, log_level="warning",
                                 ws_max_size=4 * 1024 * 1024)

@@ -19,30 +19,27 @@ from typing import Any
 
 import numpy as np
 
+from base.audio import LISTEN_RATE, to_int16
+from base.events import ErrorCode, ErrorEvent, Event
+from base.status import FixableError
 from core.config import AudioConfig
-from realtime.events import ErrorCode, ErrorEvent, Event
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 FRAME_SAMPLES = 480  # 30 ms
 OVERFLOW_REPORT_EVERY_S = 5.0
 
 
-class AudioInputError(RuntimeError):
-    """The microphone cannot be opened; the message names the device and the fix."""
+class AudioInputError(FixableError):
+    """The microphone cannot be opened; `problem` names the device, `fix` what to do."""
 
 
 def _sounddevice() -> Any:
     try:
         import sounddevice as sd
     except OSError as exc:  # PortAudio library missing
-        raise AudioInputError(f"PortAudio is not available ({exc}): apt-get install libportaudio2") from exc
+        raise AudioInputError(f"PortAudio is not available ({exc})", "apt-get install libportaudio2") from exc
     return sd
-
-
-def _to_int16(x: np.ndarray) -> np.ndarray:
-    return (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)
 
 
 class MicrophoneSource:
@@ -70,10 +67,10 @@ class MicrophoneSource:
             info = sd.query_devices(device, "input")
         except (ValueError, sd.PortAudioError) as exc:
             name = "the default input device" if device is None else f"input device {device!r}"
-            raise AudioInputError(f"{name} not found ({exc}): run `python launch.py devices` to list the "
+            raise AudioInputError(f"{name} not found ({exc})", "run `python launch.py devices` to list the "
                                   "microphones and set audio.input_device to one of them") from exc
         if int(info["max_input_channels"]) < 1:
-            raise AudioInputError(f"device {info['name']!r} has no input channels: pick a microphone from "
+            raise AudioInputError(f"device {info['name']!r} has no input channels", "pick a microphone from "
                                   "`python launch.py devices` (audio.input_device)")
         return device, dict(info)
 
@@ -85,8 +82,8 @@ class MicrophoneSource:
         device, info = self._resolve(sd)
         rate = int(self.cfg.input_rate or info["default_samplerate"])
         self.device_name, self.device_rate = str(info["name"]), rate
-        self._resampler = (None if rate == SAMPLE_RATE
-                           else soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32"))
+        self._resampler = (None if rate == LISTEN_RATE
+                           else soxr.ResampleStream(rate, LISTEN_RATE, 1, dtype="float32"))
         channels = 1
         try:
             sd.check_input_settings(device=device, channels=1, samplerate=rate, dtype="float32")
@@ -99,7 +96,7 @@ class MicrophoneSource:
             self._stream.start()
         except Exception as exc:
             self._stream = None
-            raise AudioInputError(f"could not open input device {self.device_name!r} at {rate} Hz ({exc}): "
+            raise AudioInputError(f"could not open input device {self.device_name!r} at {rate} Hz ({exc})",
                                   "set audio.input_rate to a rate it supports, or pick another device "
                                   "(`python launch.py devices`)") from exc
         log.info("microphone %r open at %d Hz", self.device_name, rate)
@@ -120,7 +117,7 @@ class MicrophoneSource:
             self._overflowed()
         pcm = block if self._resampler is None else self._resampler.resample_chunk(block)
         if len(pcm):
-            self.on_frame(_to_int16(pcm))
+            self.on_frame(to_int16(pcm))
 
     def _overflowed(self) -> None:
         self.overflows += 1
@@ -142,7 +139,7 @@ class MicrophoneSource:
             tail = self._resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
             self._resampler = None
             if len(tail):
-                self.on_frame(_to_int16(tail))
+                self.on_frame(to_int16(tail))
 
 
 class FileSource:
@@ -158,22 +155,22 @@ class FileSource:
         from faster_whisper import decode_audio
 
         try:
-            audio = decode_audio(str(self.path), sampling_rate=SAMPLE_RATE)
+            audio = decode_audio(str(self.path), sampling_rate=LISTEN_RATE)
         except Exception as exc:
             raise ValueError(f"cannot decode audio file {self.path} ({exc}): give a WAV, FLAC or MP3 "
                              "file") from exc
-        tail = np.zeros(int(tail_silence_s * SAMPLE_RATE), dtype=np.int16)
+        tail = np.zeros(int(tail_silence_s * LISTEN_RATE), dtype=np.int16)
         # the tail of silence lets the VAD see the end of the last utterance
-        self.pcm = np.concatenate([_to_int16(np.asarray(audio, dtype=np.float32)), tail])
+        self.pcm = np.concatenate([to_int16(np.asarray(audio, dtype=np.float32)), tail])
         self.speed = speed
-        self.duration_s = len(self.pcm) / SAMPLE_RATE
+        self.duration_s = len(self.pcm) / LISTEN_RATE
 
     async def run(self, on_frame: Callable[[np.ndarray], None]) -> None:
         loop = asyncio.get_running_loop()
         start = loop.time()
         for i, pos in enumerate(range(0, len(self.pcm), FRAME_SAMPLES)):
             if self.speed > 0:
-                delay = start + i * FRAME_SAMPLES / SAMPLE_RATE / self.speed - loop.time()
+                delay = start + i * FRAME_SAMPLES / LISTEN_RATE / self.speed - loop.time()
                 await asyncio.sleep(max(0.0, delay))
             else:
                 await asyncio.sleep(0)  # let decodes and event sinks run between frames

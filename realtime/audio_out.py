@@ -1,8 +1,10 @@
 """Where the reply's audio goes: one small Protocol, several sinks at the edge.
 
 The pipeline only ever enqueues int16 mono PCM at the output's rate, asks how much has really been played (to
-know what the user heard when they interrupt), flushes on barge-in, and waits for the queue to drain at the
-end of a turn. The desktop speaker, the browser socket and a WAV file all implement the same four calls.
+know what the user heard when they interrupt), flushes on barge-in, and waits for a given sample to be heard.
+That wait is pushed, not polled: each output resolves `wait_played` futures as its own clock advances (the
+sound card's callback, the page's playback reports, a paced clock). The desktop speaker, the browser socket and
+a WAV file all implement the same four calls.
 """
 
 from __future__ import annotations
@@ -27,7 +29,39 @@ class AudioOutput(Protocol):
 
     def played_samples(self) -> int: ...
 
-    async def wait_done(self) -> None: ...
+    async def wait_played(self, n: int) -> int:
+        """Return once `n` samples since the last clear have been heard, or at a clear; the count then."""
+        ...
+
+
+class PlayedWaiters:
+    """The futures behind `wait_played`: an output calls `advance` as its played count grows (on the loop)."""
+
+    def __init__(self) -> None:
+        self._waiters: list[tuple[int, asyncio.Future[int]]] = []
+        self.lowest: int | None = None  # the smallest target waited for (read by device threads to skip work)
+
+    def add(self, n: int, played: int) -> asyncio.Future[int]:
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        if played >= n:
+            fut.set_result(played)
+        else:
+            self._waiters.append((n, fut))
+            self.lowest = min(t for t, _ in self._waiters)
+        return fut
+
+    def advance(self, played: int, *, everything: bool = False) -> None:
+        """Resolve the waits whose target is reached (all of them with `everything`, as on a clear)."""
+        keep = []
+        for n, fut in self._waiters:
+            if fut.done():
+                continue
+            if everything or played >= n:
+                fut.set_result(played)
+            else:
+                keep.append((n, fut))
+        self._waiters = keep
+        self.lowest = min((t for t, _ in keep), default=None)
 
 
 @runtime_checkable
@@ -64,8 +98,9 @@ class BufferedOutput:
     def played_samples(self) -> int:
         return self._played
 
-    async def wait_done(self) -> None:
+    async def wait_played(self, n: int) -> int:
         await asyncio.sleep(0)
+        return self._played
 
     def take(self) -> np.ndarray:
         """Return and forget everything collected so far."""

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import soxr
 
+from base.audio import LISTEN_RATE, Reframer, to_int16
 from realtime.audio_out import PlayedAudioTap
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,8 @@ class EchoCanceller:
         self._incoming: collections.deque[tuple[np.ndarray, int]] = collections.deque(maxlen=INCOMING_MAX_CHUNKS)
         self._resampler: Any = None
         self._resampler_rate = 0
-        self._far_rest = np.zeros(0, dtype=np.int16)
-        self._near_rest = np.zeros(0, dtype=np.int16)
+        self._far = Reframer(self.frame_samples)
+        self._near = Reframer(self.frame_samples)
         self._far_pending: list[np.ndarray] = []  # whole far frames waiting for near frames to pair with
         self.far_frames = 0  # 10 ms frames fed as reference
         self.near_frames = 0  # 10 ms mic frames cleaned
@@ -79,16 +80,14 @@ class EchoCanceller:
 
         Up to one frame (10 ms) stays behind for the next call, so the output can be shorter than the input.
         """
-        data = _as_int16(pcm)
         far = self._take_far()
-        if len(self._near_rest):
-            data = np.concatenate([self._near_rest, data])
-        n = len(data) // self.frame_samples
-        self._near_rest = data[n * self.frame_samples:].copy()
+        frames = self._near.push(to_int16(pcm))
+        n = len(frames)
         if n == 0:
             self._far_pending = far  # keep the reference for the frames it overlaps
             return np.zeros(0, dtype=np.int16)
-        out = data[: n * self.frame_samples].copy()
+        raw = np.concatenate(frames)
+        out = raw.copy()
         fed = 0
         try:
             for i in range(n):
@@ -105,7 +104,7 @@ class EchoCanceller:
             self.errors += n
             if self.errors == n:
                 log.error("echo canceller failed (%s): passing the microphone through uncleaned", exc)
-            return data[: n * self.frame_samples].copy()
+            return raw
         self.far_frames += fed
         self.near_frames += n
         return out
@@ -113,15 +112,10 @@ class EchoCanceller:
     # -- internals ----------------------------------------------------------------------------------
     def _take_far(self) -> list[np.ndarray]:
         """Far audio queued since the last call, at our rate, in whole frames (plus any held back)."""
-        parts: list[np.ndarray] = [self._far_rest]
+        frames = list(self._far_pending)
         while self._incoming:
             pcm, rate = self._incoming.popleft()
-            parts.append(self._resample(_as_int16(pcm), rate))
-        data = np.concatenate(parts) if len(parts) > 1 else self._far_rest
-        n = len(data) // self.frame_samples
-        self._far_rest = data[n * self.frame_samples:].copy()
-        frames = list(self._far_pending) + [data[i * self.frame_samples:(i + 1) * self.frame_samples]
-                                            for i in range(n)]
+            frames += self._far.push(self._resample(to_int16(pcm), rate))
         self._far_pending = []
         keep = int(MAX_BACKLOG_S * 100)
         if len(frames) > keep:
@@ -141,15 +135,6 @@ class EchoCanceller:
         return self._rtc.AudioFrame(pcm.tobytes(), self.sample_rate, 1, self.frame_samples)
 
 
-def _as_int16(pcm: np.ndarray) -> np.ndarray:
-    data = np.asarray(pcm).reshape(-1)
-    if data.dtype == np.int16:
-        return data
-    if not np.issubdtype(data.dtype, np.floating):
-        raise TypeError(f"echo canceller takes int16 (or float in [-1, 1]) PCM, got {data.dtype}")
-    return (np.clip(data, -1.0, 1.0) * 32767.0).astype(np.int16)
-
-
 def attach_echo_canceller(
     policy: str, output: object
 ) -> tuple[str, EchoCanceller | None, Callable[[], None] | None]:
@@ -166,7 +151,7 @@ def attach_echo_canceller(
                     "with a headset", type(output).__name__)
         return "headset", None, None
     try:
-        echo = EchoCanceller(16000)
+        echo = EchoCanceller(LISTEN_RATE)
     except EchoCancellerError as exc:
         log.warning("%s; the microphone is ignored while the assistant speaks", exc)
         return "ignore_while_speaking", None, None

@@ -17,34 +17,36 @@ import asyncio
 import logging
 import re
 import uuid
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.config import SttConfig, VadConfig
-from realtime.events import (
+from base.audio import LISTEN_RATE, Reframer, to_float32, to_int16
+from base.events import (
     ErrorCode,
     ErrorEvent,
     Event,
     FinalTranscript,
     PartialTranscript,
     SpeechEnded,
+    SpeechResumed,
     SpeechStarted,
+    TurnCandidate,
     now,
 )
+from core.config import SttConfig, VadConfig
 from realtime.stt import SpeechToText
+from realtime.turn import MarkBook
 from realtime.vad import VoiceActivity
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 MAX_CANDIDATE_GAP_FRAMES = 2  # non-speech frames tolerated inside the speech that opens a turn
 SPECULATE_AT = 0.4  # start the final decode after this share of vad.silence_ms
 FINAL_TAIL_MS = 300  # silence kept after the last speech frame for the final decode
-MARKS_KEPT = 200
 
 
 def _norm(word: str) -> str:
@@ -116,20 +118,26 @@ class _Utterance:
 
     def audio(self, end: int | None = None) -> np.ndarray:
         pcm = np.concatenate(self.chunks)[:end]
-        return pcm.astype(np.float32) / 32768.0
+        return to_float32(pcm)
 
 
 class Listener:
-    """Turns a stream of int16 16 kHz frames into turn events; see the module docstring for the policy."""
+    """Turns a stream of int16 16 kHz frames into turn events; see the module docstring for the policy.
+
+    Everything it says goes through `emit`, one channel of typed events: speech started/ended, partial and
+    final transcripts, errors, and (with `vad.preemptive_ms`) the internal `TurnCandidate` / `SpeechResumed`
+    that let a reply be prepared before the endpoint. Timestamps go to `marks`, the store the agent's turn
+    handles read too: speech_start (onset), speech_detected, first_partial, speech_end, endpoint, final.
+    """
 
     def __init__(self, vad: VoiceActivity, stt: SpeechToText, vad_cfg: VadConfig, stt_cfg: SttConfig,
-                 emit: Callable[[Event], None]) -> None:
+                 emit: Callable[[Event], None], *, marks: MarkBook | None = None) -> None:
         self.vad, self.stt, self.vad_cfg, self.stt_cfg = vad, stt, vad_cfg, stt_cfg
         self._emit_cb = emit
         self.frame_samples = vad.frame_samples
-        self.frame_ms = self.frame_samples * 1000 / SAMPLE_RATE
+        self.frame_ms = self.frame_samples * 1000 / LISTEN_RATE
         self._preroll: deque[np.ndarray] = deque(maxlen=int(np.ceil(vad_cfg.preroll_ms / self.frame_ms)))
-        self._rest = np.zeros(0, dtype=np.int16)
+        self._frames = Reframer(self.frame_samples)
         self._candidate: list[np.ndarray] = []
         self._cand_speech = 0
         self._cand_gap = 0
@@ -138,12 +146,8 @@ class Listener:
         self._jobs = 0
         self._last_final: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._marks: OrderedDict[str, dict[str, float]] = OrderedDict()
-        self._muted = False
-        # Preemptive generation: told the speculative transcript as soon as it is decoded (the turn may still go
-        # on), and told when the speaker resumes after it, so a reply can be prepared before the endpoint.
-        self.on_candidate: Callable[[str, str], None] | None = None
-        self.on_resume: Callable[[str], None] | None = None
+        self.markbook = marks if marks is not None else MarkBook()
+        self.muted = False
         self._closed = False
 
     # ----- public surface -----
@@ -151,44 +155,37 @@ class Listener:
     def in_speech(self) -> bool:
         return self._utt is not None
 
-    @property
-    def muted(self) -> bool:
-        return self._muted
+    def mute(self) -> None:
+        """Stop hearing (policy ignore_while_speaking): what is being heard is dropped, the VAD starts afresh."""
+        if not self.muted:
+            self.muted = True
+            self._drop_open()
 
-    @muted.setter
-    def muted(self, value: bool) -> None:
-        """Muting drops what is being heard (policy ignore_while_speaking) and starts the VAD afresh."""
-        if value == self._muted:
-            return
-        self._muted = value
+    def unmute(self) -> None:
+        if self.muted:
+            self.muted = False
+            self._drop_open()
+
+    def _drop_open(self) -> None:
         if self._utt is not None:
             self._utt.closed = True
             self._emit(SpeechEnded(turn_id=self._utt.turn_id, duration_s=self._speech_s(self._utt)))
             self._utt = None
         self._candidate, self._cand_speech, self._cand_gap = [], 0, 0
         self._preroll.clear()
-        self._rest = np.zeros(0, dtype=np.int16)
+        self._frames.reset()
         self.vad.reset()
 
     def marks(self, turn_id: str) -> dict[str, float]:
-        """Wall-clock marks of one turn: onset, speech_started, first_partial, speech_end, endpoint, final."""
-        return dict(self._marks.get(turn_id, {}))
+        """A copy of one utterance's wall-clock marks (see the class docstring for the names)."""
+        return dict(self.markbook.of(turn_id))
 
     def push(self, pcm: np.ndarray) -> None:
         """Feed audio of any length (int16 mono 16 kHz). Runs the VAD inline; decoding goes to the worker."""
-        if self._muted or self._closed:
+        if self.muted or self._closed:
             return
-        data = np.asarray(pcm).reshape(-1)
-        if data.dtype != np.int16:
-            if not np.issubdtype(data.dtype, np.floating):
-                raise TypeError(f"Listener.push takes int16 (or float) PCM, got {data.dtype}")
-            data = (np.clip(data, -1.0, 1.0) * 32767).astype(np.int16)
-        if len(self._rest):
-            data = np.concatenate([self._rest, data])
-        whole = len(data) - len(data) % self.frame_samples
-        for start in range(0, whole, self.frame_samples):
-            self._on_frame(data[start:start + self.frame_samples].copy())
-        self._rest = data[whole:].copy()
+        for frame in self._frames.push(to_int16(pcm)):
+            self._on_frame(frame)
 
     async def flush(self) -> None:
         """End of a finite source: finalize the open utterance and wait until every final is out."""
@@ -240,15 +237,15 @@ class Listener:
         onset = sum(len(c) for c in pre)
         chunks = pre + self._candidate
         samples = onset + sum(len(c) for c in self._candidate)
-        interval = min(self.stt_cfg.first_partial_ms, self.stt_cfg.partial_interval_ms) * SAMPLE_RATE // 1000
+        interval = min(self.stt_cfg.first_partial_ms, self.stt_cfg.partial_interval_ms) * LISTEN_RATE // 1000
         u = _Utterance(turn_id=uuid.uuid4().hex, chunks=chunks, samples=samples, onset_sample=onset,
                        last_speech_end=samples, next_partial_at=onset + interval)
         self._preroll.clear()
         self._candidate, self._cand_speech, self._cand_gap = [], 0, 0
         self._utt = u
-        t_onset = now() - (samples - onset) / SAMPLE_RATE
-        self._mark(u.turn_id, "onset", t_onset)
-        self._mark(u.turn_id, "speech_started", now())
+        t_onset = now() - (samples - onset) / LISTEN_RATE
+        self._mark(u.turn_id, "speech_start", t_onset)
+        self._mark(u.turn_id, "speech_detected", now())
         self._emit(SpeechStarted(turn_id=u.turn_id, t=t_onset))
 
     def _utterance_frame(self, u: _Utterance, frame: np.ndarray, speech: bool) -> None:
@@ -258,14 +255,13 @@ class Listener:
             u.last_speech_end = u.samples
             if u.candidate_sent:  # the speaker went on: a reply prepared from the candidate is stale
                 u.candidate_sent = False
-                if self.on_resume is not None:
-                    self.on_resume(u.turn_id)
+                self._emit(SpeechResumed(turn_id=u.turn_id))
         else:
             u.silence_frames += 1
         silence_ms = u.silence_frames * self.frame_ms
         if silence_ms >= self.vad_cfg.silence_ms:
             self._end(u, "silence")
-        elif u.samples >= self.vad_cfg.max_utterance_s * SAMPLE_RATE:
+        elif u.samples >= self.vad_cfg.max_utterance_s * LISTEN_RATE:
             self._end(u, "max")
         elif speech and u.samples >= u.next_partial_at:
             self._partial(u)
@@ -288,7 +284,7 @@ class Listener:
     def _partial(self, u: _Utterance) -> None:
         if self._jobs:  # the decoder is busy: skip this partial, try again on the next speech frame
             return
-        u.next_partial_at = u.samples + self.stt_cfg.partial_interval_ms * SAMPLE_RATE // 1000
+        u.next_partial_at = u.samples + self.stt_cfg.partial_interval_ms * LISTEN_RATE // 1000
         fut = self._decode(u.audio(), final=False)
         fut.add_done_callback(lambda f: self._partial_done(u, f))
 
@@ -302,7 +298,7 @@ class Listener:
         text = u.agreement.update(fut.result())
         if text and text != u.shown:
             u.shown = text
-            self._marks.get(u.turn_id, {}).setdefault("first_partial", now())
+            self._mark(u.turn_id, "first_partial", now())
             self._emit(PartialTranscript(turn_id=u.turn_id, text=text))
 
     @property
@@ -321,19 +317,19 @@ class Listener:
 
     def _offer_candidate(self, u: _Utterance, at: int, fut: asyncio.Future[str]) -> None:
         """Offer the speculative transcript while the silence lasts: the reply can start before the endpoint."""
-        if self.on_candidate is None or u.closed or fut.cancelled() or fut.exception() is not None:
+        if not self.vad_cfg.preemptive_ms or u.closed or fut.cancelled() or fut.exception() is not None:
             return
         if u.speculative is None or u.speculative[0] != at or u.last_speech_end > at:
             return
         text = fut.result().strip()
         if text:
             u.candidate_sent = True
-            self.on_candidate(u.turn_id, text)
+            self._emit(TurnCandidate(turn_id=u.turn_id, text=text))
 
     def _end(self, u: _Utterance, reason: str) -> None:
         u.closed = True
         self._utt = None
-        t_end = now() - (u.samples - u.last_speech_end) / SAMPLE_RATE
+        t_end = now() - (u.samples - u.last_speech_end) / LISTEN_RATE
         self._mark(u.turn_id, "speech_end", t_end)
         self._mark(u.turn_id, "endpoint", now())
         self._emit(SpeechEnded(turn_id=u.turn_id, t=t_end, duration_s=self._speech_s(u)))
@@ -348,7 +344,7 @@ class Listener:
         if spec is not None and spec[0] >= u.last_speech_end:
             fut = spec[1]
         else:
-            end = None if reason == "max" else u.last_speech_end + FINAL_TAIL_MS * SAMPLE_RATE // 1000
+            end = None if reason == "max" else u.last_speech_end + FINAL_TAIL_MS * LISTEN_RATE // 1000
             fut = self._decode(u.audio(end), final=True)
         task = asyncio.get_running_loop().create_task(self._finish(u, fut, self._last_final))
         self._last_final = task
@@ -380,13 +376,10 @@ class Listener:
 
     # ----- helpers -----
     def _speech_s(self, u: _Utterance) -> float:
-        return round(max(0, u.last_speech_end - u.onset_sample) / SAMPLE_RATE, 3)
+        return round(max(0, u.last_speech_end - u.onset_sample) / LISTEN_RATE, 3)
 
     def _mark(self, turn_id: str, name: str, t: float) -> None:
-        self._marks.setdefault(turn_id, {})[name] = t
-        self._marks.move_to_end(turn_id)
-        while len(self._marks) > MARKS_KEPT:
-            self._marks.popitem(last=False)
+        self.markbook.mark(turn_id, name, t)
 
     def _emit(self, event: Event) -> None:
         try:

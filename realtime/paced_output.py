@@ -42,6 +42,7 @@ class PacedOutput:
         self.gap_log: list[tuple[float, float]] = []  # (clock time the late phrase started, silence before it)
         self.first_sample_at: float | None = None  # when the first sample since the last clear is heard
         self._last_end: float | None = None  # clock time the last queued sample is (or was) heard
+        self._clears = 0
 
     def _end(self) -> float | None:
         """Clock time the queued audio finishes; None when nothing is queued."""
@@ -78,6 +79,7 @@ class PacedOutput:
         """Barge-in: silence at once, drop the queue, restart the played count."""
         self._segments.clear()
         self._done = 0
+        self._clears += 1
         self.first_sample_at = None
         self._last_end = None
 
@@ -95,6 +97,22 @@ class PacedOutput:
         t = self._clock()
         self._retire(t)
         return sum(s.n for s in self._segments) - (self.played_samples() - self._done)
+
+    def heard_at(self, n: int) -> float | None:
+        """Clock time sample `n` (since the last clear) is heard; None if it is not queued yet."""
+        done = self._done
+        for seg in self._segments:
+            if n <= done + seg.n:
+                return seg.start + (n - done) / self.sample_rate
+            done += seg.n
+        return None
+
+    async def wait_played(self, n: int) -> int:
+        """Sleep until sample `n` is heard by the clock (or until it is no longer queued: a clear)."""
+        epoch = self._clears
+        while self._clears == epoch and (at := self.heard_at(n)) is not None and (left := at - self._clock()) > 0:
+            await asyncio.sleep(left)
+        return self.played_samples()
 
     async def wait_done(self) -> None:
         """Return once everything queued has been heard (audio queued meanwhile is waited for too)."""

@@ -20,13 +20,16 @@ from typing import Any
 import numpy as np
 import soxr
 
+from base.audio import to_int16
+from base.status import FixableError
 from core.config import AudioConfig
+from realtime.audio_out import PlayedWaiters
 
 log = logging.getLogger(__name__)
 
 
-class SpeakerError(RuntimeError):
-    """No usable output device; the message names the device and how to pick another."""
+class SpeakerError(FixableError):
+    """No usable output device; `problem` names the device, `fix` how to pick another."""
 
 
 class SpeakerOutput:
@@ -57,6 +60,7 @@ class SpeakerOutput:
         self.current_seq = -1  # the seq of the phrase last enqueued
         self.underflows = 0
         self._played_listeners: list[Callable[[np.ndarray, int], None]] = []
+        self._waiters = PlayedWaiters()
 
     # -- life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -67,13 +71,13 @@ class SpeakerOutput:
         try:
             import sounddevice as sd
         except OSError as exc:
-            raise SpeakerError(f"PortAudio is missing ({exc}): apt-get install libportaudio2") from exc
+            raise SpeakerError(f"PortAudio is missing ({exc})", "apt-get install libportaudio2") from exc
         device = self.cfg.output_device
         try:
             info = sd.query_devices(device, "output")
         except Exception as exc:
             raise SpeakerError(
-                f"no output device {device if device is not None else '(system default)'}: {exc}; "
+                f"no output device {device if device is not None else '(system default)'} ({exc})",
                 "list devices with `python launch.py devices` and set audio.output_device") from exc
         self.device_name = str(info["name"])
         try:
@@ -90,8 +94,8 @@ class SpeakerOutput:
             self._stream.start()
         except Exception as exc:
             self._stream = None
-            raise SpeakerError(f"cannot open output device {self.device_name!r} at {rate} Hz: {exc}; "
-                               "pick another with audio.output_device") from exc
+            raise SpeakerError(f"cannot open output device {self.device_name!r} at {rate} Hz ({exc})",
+                               "pick another with audio.output_device (`python launch.py devices`)") from exc
 
     async def stop(self) -> None:
         self.clear()
@@ -106,7 +110,7 @@ class SpeakerOutput:
             raise RuntimeError("SpeakerOutput.enqueue before start(): call `await speaker.start()` first")
         pcm = np.asarray(audio).reshape(-1)
         if pcm.dtype != np.int16:
-            pcm = np.clip(np.round(pcm.astype(np.float32) * 32767.0), -32768, 32767).astype(np.int16)
+            pcm = to_int16(pcm)
         if self.device_rate != self.sample_rate and len(pcm):
             pcm = soxr.resample(pcm, self.sample_rate, self.device_rate)
         if not len(pcm):
@@ -122,6 +126,7 @@ class SpeakerOutput:
             self._chunks.clear()
             self._offset = 0
             self._played_dev = 0
+        self._waiters.advance(0, everything=True)
         self._notify_drained()
 
     def played_samples(self) -> int:
@@ -130,6 +135,12 @@ class SpeakerOutput:
         if self.device_rate == self.sample_rate:
             return dev
         return dev * self.sample_rate // self.device_rate
+
+    async def wait_played(self, n: int) -> int:
+        """Resolved from the device callback once `n` samples (at `sample_rate`) have gone to the device."""
+        if self._stream is None:
+            return self.played_samples()
+        return await self._waiters.add(n, self.played_samples())
 
     def pending_samples(self) -> int:
         """Samples (at `sample_rate`) queued but not yet handed to the device."""
@@ -186,13 +197,22 @@ class SpeakerOutput:
             self.underflows += 1
         if drained:
             self._notify_drained()
+        target = self._waiters.lowest
+        if target is not None and filled and self.played_samples() >= target:
+            self._on_loop(self._advance)
+
+    def _advance(self) -> None:
+        self._waiters.advance(self.played_samples())
 
     def _notify_drained(self) -> None:
+        self._on_loop(self._drained.set)
+
+    def _on_loop(self, fn: Callable[[], None]) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
         with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
-            loop.call_soon_threadsafe(self._drained.set)
+            loop.call_soon_threadsafe(fn)
 
 
 def _close(stream: Any) -> None:

@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from base.audio import LISTEN_RATE
 from core.config import SttConfig
 
-SAMPLE_RATE = 16000
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 
 
@@ -90,7 +90,7 @@ class WhisperSTT:
 
     def warm_up(self) -> None:
         """One throw-away decode: the first real one would otherwise pay for lazy initialization."""
-        self.transcribe(np.zeros(SAMPLE_RATE // 2, dtype=np.float32))
+        self.transcribe(np.zeros(LISTEN_RATE // 2, dtype=np.float32))
 
     def transcribe(self, audio: np.ndarray, *, final: bool = False) -> str:
         pcm = np.asarray(audio, dtype=np.float32).reshape(-1)

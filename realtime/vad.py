@@ -16,9 +16,8 @@ from typing import Protocol
 
 import numpy as np
 
+from base.audio import LISTEN_RATE, Reframer, to_float32
 from core.config import VadConfig
-
-SAMPLE_RATE = 16000
 
 # Background gate for webrtcvad: speech must be this much louder than the floor, the floor being the
 # quietest frame of the last GATE_WINDOW_S seconds; anything under ABS_FLOOR_DB (dBFS) is silence.
@@ -52,7 +51,7 @@ def _check_frame(frame: np.ndarray, frame_samples: int) -> np.ndarray:
 
 def frame_db(pcm: np.ndarray) -> float:
     """Level of a frame in dBFS (full-scale sine = -3 dB)."""
-    x = pcm.astype(np.float32) / 32768.0
+    x = to_float32(pcm)
     return float(10.0 * np.log10(float(np.mean(x * x)) + 1e-12))
 
 
@@ -65,7 +64,7 @@ class WebRtcVad:
         if frame_ms not in (10, 20, 30):
             raise ValueError(f"vad.frame_ms = {frame_ms}: webrtcvad takes 10, 20 or 30 ms frames")
         self._vad = webrtcvad.Vad(mode)
-        self.frame_samples = SAMPLE_RATE * frame_ms // 1000
+        self.frame_samples = LISTEN_RATE * frame_ms // 1000
         self._levels: deque[float] = deque(maxlen=max(1, int(GATE_WINDOW_S * 1000 / frame_ms)))
 
     def is_speech(self, frame: np.ndarray) -> bool:
@@ -74,7 +73,7 @@ class WebRtcVad:
         self._levels.append(level)
         if level < ABS_FLOOR_DB or level - min(self._levels) < GATE_SNR_DB:
             return False
-        return bool(self._vad.is_speech(pcm.tobytes(), SAMPLE_RATE))
+        return bool(self._vad.is_speech(pcm.tobytes(), LISTEN_RATE))
 
     def reset(self) -> None:
         self._levels.clear()
@@ -103,14 +102,14 @@ class SileroVad:
         opts.log_severity_level = 4
         self._session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"], sess_options=opts)
         self.threshold = threshold
-        self.frame_samples = SAMPLE_RATE * frame_ms // 1000
+        self.frame_samples = LISTEN_RATE * frame_ms // 1000
         self.reset()
 
     def reset(self) -> None:
         self._h = np.zeros((1, 1, 128), dtype=np.float32)
         self._c = np.zeros((1, 1, 128), dtype=np.float32)
         self._context = np.zeros(SILERO_CONTEXT, dtype=np.float32)
-        self._pending = np.zeros(0, dtype=np.float32)
+        self._windows = Reframer(SILERO_WINDOW, np.float32)
         self._prob = 0.0
 
     def probability(self, window: np.ndarray) -> float:
@@ -122,10 +121,8 @@ class SileroVad:
 
     def is_speech(self, frame: np.ndarray) -> bool:
         pcm = _check_frame(frame, self.frame_samples)
-        self._pending = np.concatenate([self._pending, pcm.astype(np.float32) / 32768.0])
-        while len(self._pending) >= SILERO_WINDOW:
-            self._prob = self.probability(self._pending[:SILERO_WINDOW])
-            self._pending = self._pending[SILERO_WINDOW:]
+        for window in self._windows.push(to_float32(pcm)):
+            self._prob = self.probability(window)
         return self._prob >= self.threshold
 
 

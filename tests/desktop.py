@@ -13,11 +13,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.ollama_sim import OllamaSim, Reply, Rule
+from app.wiring import load_engines
+from base.events import Event
 from core.config import load_settings
-from core.ollama_sim import OllamaSim, Reply, Rule
 from realtime.audio_in import MicrophoneSource
 from realtime.engines import Engines
-from realtime.events import Event
 from realtime.speaker import SpeakerOutput
 from realtime.voice_agent import VoiceAgent
 
@@ -49,7 +50,7 @@ async def desktop_session(policy: str, tmp_path: Path) -> AsyncIterator[Session]
         s = load_settings(memory={"db_path": str(tmp_path / "a.db")}, mcp={"enabled": False},
                           tts={"chain": ["piper"]}, barge_in={"policy": policy})
         s.ollama.host = sim.url
-        engines = await Engines.load(s, tools=False)
+        engines = await load_engines(s, tools=False)
         speaker = SpeakerOutput(s.audio, s.tts.sample_rate)
         await speaker.start()
         agent = VoiceAgent(engines, speaker)

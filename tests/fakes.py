@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from base.status import ComponentStatus
+
 
 class ListHistory:
     """An in-memory HistoryStore (the real one is core.memory.History, tested on its own)."""
@@ -100,9 +102,8 @@ class ToneTTS:
         return Speech(audio=audio, sample_rate=self.sample_rate, provider=self.name)
 
     async def probe(self) -> Any:
-        from realtime.tts.base import VoiceStatus
 
-        return VoiceStatus(self.name, True, "test tone", "")
+        return ComponentStatus(self.name, True, "test tone", "")
 
     async def start(self) -> None:
         return None

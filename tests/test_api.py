@@ -16,15 +16,17 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
+from app.ollama_sim import OllamaSim, Reply, Rule
+from app.wiring import load_engines
+from base.status import ComponentStatus
 from core.assistant import Assistant
 from core.config import Settings, load_settings
 from core.llm import OllamaChat
 from core.memory import History
-from core.ollama_sim import OllamaSim, Reply, Rule
 from gui.api import create_api
-from gui.ws_output import parse_audio_frame
+from gui.transport import parse_audio_frame
 from realtime.engines import Engines
-from realtime.tts.base import Speech, VoiceStatus
+from realtime.tts.base import Speech
 from realtime.tts.fallback import FallbackTTS
 
 RATE = 22050
@@ -45,8 +47,8 @@ class ToneVoice:
         audio = (np.sin(np.arange(n) * 0.05) * 8000).astype(np.int16)
         return Speech(audio, RATE, self.name)
 
-    async def probe(self) -> VoiceStatus:
-        return VoiceStatus(self.name, True, "fake")
+    async def probe(self) -> ComponentStatus:
+        return ComponentStatus(self.name, True, "fake")
 
     async def aclose(self) -> None:
         return None
@@ -287,7 +289,7 @@ def test_missing_speech_model_is_said_plainly_and_text_still_works(sim: OllamaSi
 
     async def load() -> Engines:
         s = settings.model_copy(update={"stt": settings.stt.model_copy(update={"model": "base.en"})})
-        loaded = await Engines.load(s, tools=False)
+        loaded = await load_engines(s, tools=False)
         await loaded.aclose()
         return loaded
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import launch
-from core import bench, bench_report
+from app import bench, bench_report
 from core.config import PROJECT_ROOT
 from realtime.paced_output import PacedOutput
 

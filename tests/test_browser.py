@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from app.ollama_sim import OllamaSim, Reply, Rule
 from core.config import Settings, load_settings
-from core.ollama_sim import OllamaSim, Reply, Rule
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -52,11 +52,11 @@ class LiveApp:
     def _run(self) -> None:
         import uvicorn
 
+        from app.wiring import load_engines
         from gui.app import create_app
-        from realtime.engines import Engines
 
         async def main() -> None:
-            engines = await Engines.load(self.settings, tools=False)
+            engines = await load_engines(self.settings, tools=False)
             await engines.tts.wait_probed(30)  # type: ignore[attr-defined]
             config = uvicorn.Config(create_app(engines), host="127.0.0.1", port=self.port,
                                     log_level="warning")

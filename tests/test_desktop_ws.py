@@ -24,12 +24,12 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 from faster_whisper import decode_audio
 
+from app.ollama_sim import OllamaSim, Reply, Rule
+from base.events import Event
 from core.config import Settings, load_settings
-from core.ollama_sim import OllamaSim, Reply, Rule
-from gui import ws_output
 from gui.api import create_api
+from realtime import desktop as desktop_audio
 from realtime.audio_out import BufferedOutput
-from realtime.events import Event
 from tests import soundserver
 from tests.fakes import FixedSTT
 from tests.test_api import fast_settings, hello, make_engines, scripted_sim, until
@@ -113,8 +113,8 @@ class FakeMic:
 @pytest.fixture
 def fake_devices(monkeypatch: pytest.MonkeyPatch) -> type[FakeSpeaker]:
     FakeSpeaker.opened = []
-    monkeypatch.setattr(ws_output, "SpeakerOutput", FakeSpeaker)
-    monkeypatch.setattr(ws_output, "MicrophoneSource", FakeMic)
+    monkeypatch.setattr(desktop_audio, "SpeakerOutput", FakeSpeaker)
+    monkeypatch.setattr(desktop_audio, "MicrophoneSource", FakeMic)
     return FakeSpeaker
 
 
@@ -196,7 +196,7 @@ async def test_desktop_mic_and_speaker_through_ws(sounddevice_on_pulse: dict[str
     import uvicorn
     import websockets
 
-    from realtime.engines import Engines
+    from app.wiring import load_engines
 
     env = sounddevice_on_pulse
     speech = tmp_path / "jfk.wav"
@@ -206,7 +206,7 @@ async def test_desktop_mic_and_speaker_through_ws(sounddevice_on_pulse: dict[str
         s = load_settings(memory={"db_path": str(tmp_path / "a.db"), "embedder": "none"},
                           mcp={"enabled": False}, tts={"chain": ["piper"]}, vad={"silence_ms": 1500})
         s.ollama.host = sim.url
-        engines = await Engines.load(s, tools=False)
+        engines = await load_engines(s, tools=False)
         app = create_api(engines)
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

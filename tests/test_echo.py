@@ -210,7 +210,7 @@ def make_agent(output: Any, policy: str = "echo_cancel") -> VoiceAgent:
 async def test_echo_cancel_policy_cleans_the_mic_with_what_the_speaker_played(far_speech: np.ndarray) -> None:
     spk = started_speaker()
     agent = make_agent(spk)
-    assert agent.echo is not None and agent.barge_policy == "echo_cancel"
+    assert agent.barge_in.echo is not None and agent.barge_policy == "echo_cancel"
     heard: list[np.ndarray] = []
     assert agent.listener is not None
     agent.listener.push = heard.append  # type: ignore[method-assign,assignment]
@@ -222,7 +222,7 @@ async def test_echo_cancel_policy_cleans_the_mic_with_what_the_speaker_played(fa
         agent.push_audio(mic[pos:pos + NEAR_CHUNK])
     clean = np.concatenate(heard)
     s = int((LEAD_S + 1.0) * 16000)
-    assert agent.echo.far_frames > 250  # the reference really came from the speaker
+    assert agent.barge_in.echo.far_frames > 250  # the reference really came from the speaker
     assert level_db(mic[s:len(clean)]) - level_db(clean[s:]) >= 20
     await agent.aclose()
     assert spk._played_listeners == []  # closing the session detaches the canceller
@@ -231,7 +231,7 @@ async def test_echo_cancel_policy_cleans_the_mic_with_what_the_speaker_played(fa
 async def test_outputs_without_the_hook_fall_back_to_headset(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         agent = make_agent(BufferedOutput(22050))
-    assert agent.echo is None and agent.barge_policy == "headset"
+    assert agent.barge_in.echo is None and agent.barge_policy == "headset"
     assert "echo_cancel" in caplog.text
 
 
@@ -243,5 +243,5 @@ async def test_without_the_canceller_the_mic_is_ignored_while_speaking(
     monkeypatch.setattr("realtime.echo.EchoCanceller", unavailable)
     with caplog.at_level(logging.WARNING):
         agent = make_agent(started_speaker())
-    assert agent.echo is None and agent.barge_policy == "ignore_while_speaking"  # never interrupts itself
+    assert agent.barge_in.echo is None and agent.barge_policy == "ignore_while_speaking"  # never interrupts itself
     assert "pip install livekit" in caplog.text

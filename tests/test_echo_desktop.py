@@ -48,13 +48,13 @@ async def test_echo_cancel_keeps_the_reply_going_and_the_user_can_still_interrup
     speech = tmp_path / "user.wav"
     sf.write(speech, decode_audio(str(jfk_path))[: 16000 * 3], 16000)
     async with desktop_session("echo_cancel", tmp_path) as sess:
-        assert sess.agent.echo is not None
+        assert sess.agent.barge_in.echo is not None
         await start_story(sess)
         played_before = sess.speaker.played_samples()
         assert not await sess.wait_for("interrupted", 6.0)  # six seconds of its own voice in the mic
         assert sess.agent.state == "speaking" and sess.count("speech_started") == 0
         assert sess.speaker.played_samples() - played_before > 5 * sess.speaker.sample_rate
-        assert sess.agent.echo.far_frames > 500  # the canceller was fed what the speaker played
+        assert sess.agent.barge_in.echo.far_frames > 500  # the canceller was fed what the speaker played
         # the user talks over the reply, through the same room
         player = subprocess.Popen(["paplay", "--device=micfeed", str(speech)], env={**os.environ, **echo_path})
         try:

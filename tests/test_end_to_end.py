@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.ollama_sim import OllamaSim
+from app.ollama_sim import OllamaSim
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENT_TYPES = {"state", "speech_started", "speech_ended", "partial_transcript", "final_transcript", "llm_token",

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from faster_whisper import decode_audio
 
-from core.config import SttConfig, VadConfig
-from realtime.events import (
+from base.events import (
     ErrorCode,
     ErrorEvent,
     Event,
@@ -20,6 +19,7 @@ from realtime.events import (
     SpeechEnded,
     SpeechStarted,
 )
+from core.config import SttConfig, VadConfig
 from realtime.listener import Listener, LocalAgreement
 from realtime.vad import build_vad
 
@@ -101,9 +101,9 @@ async def test_one_turn_on_jfk_partials_before_final(jfk: np.ndarray) -> None:
     assert len({e.turn_id for e in events}) == 1
     assert stt.max_busy == 1  # never two decodes at once
     marks = listener.marks(events[0].turn_id)
-    assert marks["onset"] <= marks["first_partial"] <= marks["final"]
+    assert marks["speech_start"] <= marks["first_partial"] <= marks["final"]
     # SpeechStarted is dated back to the onset: at least vad.min_speech_ms of audio before it was sent
-    assert events[0].t == marks["onset"] <= marks["speech_started"] - 0.149
+    assert events[0].t == marks["speech_start"] <= marks["speech_detected"] - 0.149
     assert marks["speech_end"] <= marks["endpoint"] <= marks["final"]
 
 
@@ -179,11 +179,11 @@ async def test_muted_listener_ignores_audio(jfk: np.ndarray) -> None:
     events: list[Event] = []
     cfg = VadConfig()
     listener = Listener(build_vad(cfg), ScriptedSTT(), cfg, SttConfig(), events.append)
-    listener.muted = True
+    listener.mute()
     listener.push(jfk)
     await listener.flush()
     assert events == [] and not listener.in_speech
-    listener.muted = False
+    listener.unmute()
     listener.push(np.concatenate([jfk[: 2 * SR], silence(1.0)]))
     await listener.flush()
     await listener.aclose()

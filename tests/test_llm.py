@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from app.ollama_sim import OllamaSim, Reply, Rule
+from base.events import ErrorEvent, Event, LlmToken, ToolCall, ToolPending, ToolResult
 from core.assistant import Assistant
 from core.config import load_settings
 from core.llm import OllamaChat
-from core.ollama_sim import OllamaSim, Reply, Rule
-from realtime.events import ErrorEvent, Event, LlmToken, ToolCall, ToolPending, ToolResult
 from tests.fakes import ListHistory, ScriptedTools
 
 

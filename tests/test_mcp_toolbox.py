@@ -16,7 +16,7 @@ import pytest_asyncio
 from ollama._types import Tool
 
 from core.config import Settings, load_settings
-from core.tools import McpToolBox
+from core.mcp_client.toolbox import McpToolBox
 
 SAMPLE_SERVER = Path(__file__).resolve().parent / "mcp_sample_server.py"
 

@@ -11,9 +11,9 @@ import pytest
 import soundfile as sf
 from faster_whisper import decode_audio
 
+from base.events import Event, FinalTranscript
 from core.config import AudioConfig, SttConfig, VadConfig
 from realtime.audio_in import AudioInputError, FileSource, MicrophoneSource, list_devices
-from realtime.events import Event, FinalTranscript
 from realtime.listener import Listener
 from realtime.stt import build_stt
 from realtime.vad import build_vad

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from base.events import Event, FinalTranscript, PartialTranscript, SpeechStarted
 from core.config import SttConfig, VadConfig
 from realtime.audio_in import FileSource
-from realtime.events import Event, FinalTranscript, PartialTranscript, SpeechStarted
 from realtime.listener import Listener
 from realtime.stt import SpeechToText, SttUnavailable, build_stt, stt_status
 from realtime.vad import build_vad

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
+from app.ollama_sim import OllamaSim, Reply, Rule
+from base.events import ErrorEvent, Event, LlmToken, ToolCall, ToolResult
 from core.assistant import Assistant
 from core.config import Settings, load_settings
 from core.llm import OllamaChat
+from core.mcp_client.toolbox import McpToolBox
 from core.memory import History
-from core.ollama_sim import OllamaSim, Reply, Rule
-from core.tools import McpToolBox
-from realtime.events import ErrorEvent, Event, LlmToken, ToolCall, ToolResult
 from tests.test_mcp_toolbox import SAMPLE_SERVER, server_pids
 
 RULES = [

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from ollama._types import Tool
 from pydantic import BaseModel, Field
 
-from mcp_server.schema import flatten_parameters, ollama_tool
+from core.mcp_client.schema import flatten_parameters, ollama_tool
 
 
 class Address(BaseModel):

@@ -7,9 +7,10 @@ import asyncio
 import numpy as np
 import pytest
 
+from base.status import ComponentStatus
 from core.config import TtsConfig
 from realtime.tts import build_tts, coqui_voice
-from realtime.tts.base import Speech, TtsError, VoiceStatus
+from realtime.tts.base import Speech, TtsError
 from realtime.tts.coqui_voice import CoquiTTS
 from realtime.tts.fallback import FallbackTTS
 
@@ -39,9 +40,9 @@ class FakeVoice:
             return Speech(np.zeros(0, dtype=np.int16), RATE, self.name)
         return Speech(np.full(100, 1000, dtype=np.int16), RATE, self.name)
 
-    async def probe(self) -> VoiceStatus:
+    async def probe(self) -> ComponentStatus:
         self.probes += 1
-        return VoiceStatus(self.name, self.probe_ok, "fine" if self.probe_ok else "unreachable", "do X")
+        return ComponentStatus(self.name, self.probe_ok, "fine" if self.probe_ok else "unreachable", "do X")
 
     async def aclose(self) -> None:
         self.closed = True

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from faster_whisper import decode_audio
 
+from app.ollama_sim import OllamaSim, Reply, Rule
+from base.events import Event, Interrupted, Latency
 from core.assistant import Assistant
 from core.config import load_settings
 from core.llm import OllamaChat
-from core.ollama_sim import OllamaSim, Reply, Rule
 from realtime.audio_out import BufferedOutput
 from realtime.engines import Engines
-from realtime.events import Event, Interrupted, Latency
 from realtime.paced_output import PacedOutput
 from realtime.voice_agent import VoiceAgent
 from tests.fakes import FixedSTT, ListHistory, ToneTTS

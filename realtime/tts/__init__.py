@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from base.status import ComponentStatus
 from core.config import TtsConfig
-from realtime.tts.base import Speech, TextToSpeech, TtsError, VoiceStatus
+from realtime.tts.base import Speech, TextToSpeech, TtsError
 from realtime.tts.fallback import FallbackTTS
 
-__all__ = ["FallbackTTS", "Speech", "TextToSpeech", "TtsError", "VoiceStatus", "build_tts", "build_voice"]
+__all__ = ["ComponentStatus", "FallbackTTS", "Speech", "TextToSpeech", "TtsError", "build_tts", "build_voice"]
 
 
 def build_voice(name: str, cfg: TtsConfig) -> TextToSpeech:

@@ -6,11 +6,13 @@ chain can switch voices between phrases without a click or a pitch change.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
-import soxr
+
+from base.status import ComponentStatus
 
 
 @dataclass(frozen=True)
@@ -25,25 +27,18 @@ class Speech:
         return len(self.audio) / self.sample_rate if self.sample_rate else 0.0
 
 
-@dataclass(frozen=True)
-class VoiceStatus:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""  # the exact thing to do, e.g. "pip install '.[coqui]'"
-
-
 class TtsError(Exception):
     """A voice could not speak this phrase; the message says why (and, where known, how to fix it)."""
 
 
 @runtime_checkable
 class TextToSpeech(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def synthesize(self, text: str, *, reply_id: str | None = None) -> Speech: ...
 
-    async def probe(self) -> VoiceStatus: ...
+    async def probe(self) -> ComponentStatus: ...
 
     async def aclose(self) -> None: ...
 
@@ -55,18 +50,38 @@ class Preloadable(Protocol):
     async def preload(self) -> None: ...
 
 
-def to_pcm16(audio: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
-    """Any float/int, mono/multichannel array to int16 mono at `dst_rate` (soxr, high quality)."""
-    a = np.asarray(audio)
-    if a.ndim == 2:
-        # (frames, channels) as soundfile/av give it; a (channels, frames) array has fewer rows than columns
-        a = a.mean(axis=1) if a.shape[0] >= a.shape[1] else a.mean(axis=0)
-    if a.dtype == np.int16:
-        f = a.astype(np.float32) / 32768.0
-    elif np.issubdtype(a.dtype, np.integer):
-        f = a.astype(np.float32) / float(np.iinfo(a.dtype).max)
-    else:
-        f = a.astype(np.float32)
-    if src_rate != dst_rate and len(f):
-        f = soxr.resample(f, src_rate, dst_rate, quality="HQ")
-    return np.clip(np.round(f * 32767.0), -32768, 32767).astype(np.int16)
+class Voice(ABC):
+    """Base of every voice: the public `synthesize` does the shared checks once, `_synthesize_impl` the work.
+
+    Any failure comes out as one TtsError naming the voice (plus `failure_hint`, the usual fix), and empty
+    audio is an error, so the fallback chain can treat every voice alike.
+    """
+
+    name: ClassVar[str]
+    failure_hint: ClassVar[str] = ""
+
+    def __init__(self, *, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+
+    async def synthesize(self, text: str, *, reply_id: str | None = None) -> Speech:
+        try:
+            audio = await self._synthesize_impl(text)
+        except TtsError:
+            raise
+        except Exception as exc:
+            hint = f" ({self.failure_hint})" if self.failure_hint else ""
+            raise TtsError(f"{self.name} failed: {type(exc).__name__}: {exc or 'no detail'}{hint}") from exc
+        pcm = np.asarray(audio).reshape(-1)
+        if not len(pcm):
+            raise TtsError(f"{self.name} produced no audio for {text[:40]!r}")
+        return Speech(pcm, self.sample_rate, self.name)
+
+    @abstractmethod
+    async def _synthesize_impl(self, text: str) -> np.ndarray:
+        """int16 mono PCM at `self.sample_rate` for `text`; raise (any exception) when it cannot."""
+
+    @abstractmethod
+    async def probe(self) -> ComponentStatus: ...
+
+    async def aclose(self) -> None:
+        return None

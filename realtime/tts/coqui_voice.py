@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from realtime.tts.base import Speech, TtsError, VoiceStatus, to_pcm16
+from base.audio import to_pcm16
+from base.status import ComponentStatus
+from realtime.tts.base import TtsError, Voice
 
 INSTALL_FIX = "pip install '.[coqui]'"
 
@@ -34,12 +36,12 @@ def coqui_model_dir(model: str) -> Path:
     return base / "tts" / model.replace("/", "--")
 
 
-class CoquiTTS:
+class CoquiTTS(Voice):
     name = "coqui"
 
     def __init__(self, model: str = "tts_models/en/ljspeech/vits", *, sample_rate: int = 22050) -> None:
         self.model = model
-        self.sample_rate = sample_rate
+        super().__init__(sample_rate=sample_rate)
         self._tts: Any = None
         self._lock = threading.Lock()
 
@@ -75,23 +77,17 @@ class CoquiTTS:
             rate = int(getattr(tts.synthesizer, "output_sample_rate", 22050))
         return to_pcm16(np.asarray(wav, dtype=np.float32), rate, self.sample_rate)
 
-    async def synthesize(self, text: str, *, reply_id: str | None = None) -> Speech:
+    async def _synthesize_impl(self, text: str) -> np.ndarray:
         missing = self._missing()
         if missing:
             raise TtsError(f"coqui unavailable: {missing[0]} (fix: {missing[1]})")
-        try:
-            audio = await asyncio.to_thread(self._synth_sync, text)
-        except Exception as exc:
-            raise TtsError(f"coqui failed: {type(exc).__name__}: {exc}") from exc
-        if not len(audio):
-            raise TtsError(f"coqui produced no audio for {text[:40]!r}")
-        return Speech(audio, self.sample_rate, self.name)
+        return await asyncio.to_thread(self._synth_sync, text)
 
-    async def probe(self) -> VoiceStatus:
+    async def probe(self) -> ComponentStatus:
         missing = self._missing()
         if missing:
-            return VoiceStatus(self.name, False, missing[0], missing[1])
-        return VoiceStatus(self.name, True, f"{self.model} on disk", "")
+            return ComponentStatus(self.name, False, missing[0], missing[1])
+        return ComponentStatus(self.name, True, f"{self.model} on disk", "")
 
     async def aclose(self) -> None:
         self._tts = None

@@ -13,7 +13,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from realtime.tts.base import Speech, TtsError, VoiceStatus, to_pcm16
+from base.audio import to_pcm16
+from base.status import ComponentStatus
+from realtime.tts.base import TtsError, Voice
 
 EDGE_HOST = "speech.platform.bing.com"
 
@@ -35,44 +37,40 @@ def decode_mp3(data: bytes) -> tuple[np.ndarray, int]:
     return np.concatenate(parts).astype(np.float32), rate
 
 
-class EdgeTTS:
+class EdgeTTS(Voice):
     name = "edge"
+    failure_hint = f"needs internet access to {EDGE_HOST}"
 
     def __init__(self, voice: str = "en-US-AriaNeural", *, sample_rate: int = 22050,
                  connect_timeout_s: int = 5, proxy: str | None = None) -> None:
         self.voice = voice
+        super().__init__(sample_rate=sample_rate)
         self.proxy = proxy  # "http://host:port" when the machine reaches the internet through a proxy
-        self.sample_rate = sample_rate
         self.connect_timeout_s = connect_timeout_s
 
-    async def synthesize(self, text: str, *, reply_id: str | None = None) -> Speech:
+    async def _synthesize_impl(self, text: str) -> np.ndarray:
         try:
             import edge_tts
-
-            comm = edge_tts.Communicate(text, self.voice, connect_timeout=self.connect_timeout_s,
-                                        receive_timeout=20, proxy=self.proxy)
-            mp3 = bytearray()
-            async for chunk in comm.stream():
-                if chunk.get("type") == "audio":
-                    mp3 += chunk.get("data", b"")
         except ImportError as exc:
             raise TtsError(f"edge-tts is not installed: {exc} (pip install edge-tts)") from exc
-        except Exception as exc:
-            raise TtsError(f"edge failed: {type(exc).__name__}: {exc or 'no detail'} "
-                           "(needs internet access to speech.platform.bing.com)") from exc
+        comm = edge_tts.Communicate(text, self.voice, connect_timeout=self.connect_timeout_s,
+                                    receive_timeout=20, proxy=self.proxy)
+        mp3 = bytearray()
+        async for chunk in comm.stream():
+            if chunk.get("type") == "audio":
+                mp3 += chunk.get("data", b"")
         if not mp3:
             raise TtsError("edge returned no audio")
         samples, rate = await asyncio.to_thread(decode_mp3, bytes(mp3))
-        audio = await asyncio.to_thread(to_pcm16, samples, rate, self.sample_rate)
-        return Speech(audio, self.sample_rate, self.name)
+        return await asyncio.to_thread(to_pcm16, samples, rate, self.sample_rate)
 
-    async def probe(self) -> VoiceStatus:
+    async def probe(self) -> ComponentStatus:
         """Cheap reachability check: resolve and connect to the service (no synthesis)."""
         fix = "connect to the internet, or leave edge out of tts.chain"
         try:
             import edge_tts  # noqa: F401
         except ImportError as exc:
-            return VoiceStatus(self.name, False, f"not installed: {exc}", "pip install edge-tts")
+            return ComponentStatus(self.name, False, f"not installed: {exc}", "pip install edge-tts")
         host, port = EDGE_HOST, 443
         if self.proxy:
             parsed = urlsplit(self.proxy)
@@ -81,10 +79,10 @@ class EdgeTTS:
             _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 3.0)
             writer.close()
         except TimeoutError:
-            return VoiceStatus(self.name, False, f"{host}:{port} did not answer within 3 s", fix)
+            return ComponentStatus(self.name, False, f"{host}:{port} did not answer within 3 s", fix)
         except OSError as exc:
-            return VoiceStatus(self.name, False, f"cannot reach {host}:{port}: {exc}", fix)
-        return VoiceStatus(self.name, True, f"{EDGE_HOST} reachable, voice {self.voice}", "")
+            return ComponentStatus(self.name, False, f"cannot reach {host}:{port}: {exc}", fix)
+        return ComponentStatus(self.name, True, f"{EDGE_HOST} reachable, voice {self.voice}", "")
 
     async def aclose(self) -> None:
         return None

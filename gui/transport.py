@@ -1,4 +1,6 @@
-"""The browser as an AudioOutput: reply audio goes down the socket, the page says how much it really played.
+"""The socket transport: one writer per WebSocket, and the browser as an AudioOutput.
+
+Reply audio goes down the socket and the page says how much it really played.
 
 The pipeline needs to know what the user actually heard (to cut the stored reply on barge-in), and only the
 page's playback worklet knows that, so `played_samples` is whatever the page last reported. Every `clear`
@@ -7,9 +9,6 @@ on the wire when the user barged in cannot be counted against the next reply.
 
 One sender task owns the socket's write side: events and audio are queued (never blocking the pipeline) and
 written in order by that task, because a WebSocket must not be written from two tasks at once.
-
-A session can instead use this computer's microphone and speaker (`DesktopAudio`): the page then only shows
-the conversation. The devices are one pair per machine, so `DesktopSlot` lets one session hold them at a time.
 """
 
 from __future__ import annotations
@@ -24,10 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from core.config import AudioConfig
-from realtime.audio_in import MicrophoneSource
-from realtime.events import ErrorCode, Event
-from realtime.speaker import SpeakerOutput
+from base.events import ClearAudio
+from realtime.audio_out import PlayedWaiters
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +118,7 @@ class BrowserOutput:
         self.reports_playback = reports_playback
         self._sent = 0  # samples enqueued since the last clear
         self._played = 0  # samples the client says it played since the last clear
+        self._waiters = PlayedWaiters()
 
     def enqueue(self, audio: np.ndarray, seq: int) -> None:
         pcm = np.asarray(audio, dtype=np.int16).reshape(-1)
@@ -134,7 +132,8 @@ class BrowserOutput:
         self.sender.epoch += 1
         self._sent = 0
         self._played = 0
-        self.sender.send_json({"type": "clear", "epoch": self.sender.epoch})
+        self._waiters.advance(0, everything=True)
+        self.sender.send_json(ClearAudio(turn_id="", epoch=self.sender.epoch).to_dict())
 
     def report(self, played_samples: int, epoch: int | None) -> None:
         """A client's playback report; ignored when it belongs to audio flushed since."""
@@ -142,98 +141,18 @@ class BrowserOutput:
         if epoch is not None and epoch != self.sender.epoch:
             return
         self._played = max(self._played, min(int(played_samples), self._sent))
+        self._waiters.advance(self._played)
 
     def played_samples(self) -> int:
         return self._played if self.reports_playback else self._sent
 
-    async def wait_done(self) -> None:
-        """All audio is on the wire; with playback reports, also wait until the page says it was played."""
-        await self.sender.drained()
+    async def wait_played(self, n: int) -> int:
+        """Without playback reports audio counts as heard once written; with them, when the page says so."""
         if not self.reports_playback:
-            return
-        # bounded: a page that stops reporting (tab closed mid-reply) must not hang the turn
-        deadline = asyncio.get_running_loop().time() + (self._sent - self._played) / self.sample_rate + 3.0
-        while (self._played < self._sent and not self.sender.closed
-               and asyncio.get_running_loop().time() < deadline):
-            await asyncio.sleep(0.02)
+            await self.sender.drained()
+            return self.played_samples()
+        return await self._waiters.add(n, self._played)
 
-
-DEVICES_FIX = "run `python launch.py devices` to list them and set {key} in config/config.yaml"
-
-
-class DesktopAudioError(RuntimeError):
-    """A desktop device cannot be used; `code` is AUDIO_INPUT or AUDIO_OUTPUT, the message names the fix."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class DesktopSlot:
-    """Who holds this computer's microphone and speaker: two sessions playing at once would talk over each other."""
-
-    def __init__(self) -> None:
-        self.owner: Any = None
-
-    def claim(self, owner: Any) -> Any:
-        """Take the devices for `owner`; returns the current holder instead if another session has them."""
-        if self.owner is not None and self.owner is not owner:
-            return self.owner
-        self.owner = owner
-        return None
-
-    def release(self, owner: Any) -> None:
-        if self.owner is owner:
-            self.owner = None
-
-
-def _device_label(device: str | int | None) -> str:
-    return "the system default" if device is None else repr(device)
-
-
-class DesktopAudio:
-    """This computer's microphone (input) and speaker (output) as the audio edge of one session.
-
-    Frames and mic errors go to callables chosen by the caller, so the mic can open before the VoiceAgent that
-    will consume it exists (its frames are dropped until then) and a failing device starts nothing.
-    """
-
-    def __init__(self, cfg: AudioConfig, sample_rate: int, on_frame: Callable[[np.ndarray], None],
-                 on_error: Callable[[Event], None]) -> None:
-        self.cfg = cfg
-        self.speaker = SpeakerOutput(cfg, sample_rate)
-        self.mic: MicrophoneSource | None = MicrophoneSource(cfg, on_frame, on_error=on_error)
-
-    async def open(self, *, listen: bool = True) -> None:
-        """Open the mic (unless not listening), then the speaker; on failure close what opened and raise."""
-        if not listen:
-            self.mic = None
-        if self.mic is not None:
-            try:
-                await self.mic.start()
-            except Exception as exc:
-                await self.close()
-                text = str(exc) if "launch.py devices" in str(exc) else (
-                    f"input device {_device_label(self.cfg.input_device)} cannot be opened ({exc}): "
-                    + DEVICES_FIX.format(key="audio.input_device"))
-                raise DesktopAudioError(ErrorCode.AUDIO_INPUT, f"desktop microphone: {text}") from exc
-        try:
-            await self.speaker.start()
-        except Exception as exc:
-            await self.close()
-            text = str(exc)
-            if "launch.py devices" not in text:
-                text = (f"output device {self.speaker.device_name or _device_label(self.cfg.output_device)!s} "
-                        f"cannot be opened ({exc}): " + DEVICES_FIX.format(key="audio.output_device"))
-            raise DesktopAudioError(ErrorCode.AUDIO_OUTPUT, f"desktop speaker: {text}") from exc
-
-    def devices(self) -> dict[str, str]:
-        """The opened devices' names, for the page's status line."""
-        return {"input": self.mic.device_name if self.mic is not None else "",
-                "output": self.speaker.device_name}
-
-    async def close(self) -> None:
-        """Stop listening first (no frames into a closing agent), then the speaker. Safe to call twice."""
-        if self.mic is not None:
-            await self.mic.stop()
-        await self.speaker.stop()
+    def abandon(self) -> None:
+        """The socket is gone: nobody will report again, so every wait ends now."""
+        self._waiters.advance(self._played, everything=True)

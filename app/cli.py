@@ -11,9 +11,9 @@ import signal
 import sys
 from pathlib import Path
 
+from base.events import ErrorCode, ErrorEvent, Event, TtsAudio, TurnDone
 from core.config import Settings
 from realtime.audio_out import BufferedOutput
-from realtime.events import ErrorCode, ErrorEvent, Event, TtsAudio, TurnDone
 
 
 def _printer(out: list[Event]) -> object:
@@ -26,15 +26,15 @@ def _printer(out: list[Event]) -> object:
 
 async def _converse(settings: Settings, audio: str | None, text: str | None, out: str, speed: float,
                     tools: bool) -> int:
+    from app.wiring import load_engines
     from realtime.audio_in import FileSource
-    from realtime.engines import Engines
     from realtime.voice_agent import VoiceAgent
 
     if audio is not None and not Path(audio).is_file():
         print(json.dumps(ErrorEvent(turn_id="", code=ErrorCode.AUDIO_INPUT, recoverable=False,
                                     message=f"audio file not found: {audio}").to_dict()), flush=True)
         return 2
-    engines = await Engines.load(settings, listen=audio is not None, tools=tools)
+    engines = await load_engines(settings, listen=audio is not None, tools=tools)
     if audio is not None and engines.stt is None:
         print(json.dumps(ErrorEvent(turn_id="", code=ErrorCode.STT_FAIL, recoverable=False,
                                     message=f"cannot transcribe {audio}: {engines.stt_error}").to_dict()), flush=True)
@@ -55,7 +55,7 @@ async def _converse(settings: Settings, audio: str | None, text: str | None, out
         await agent.aclose()
         await engines.aclose()
     if not any(isinstance(e, TurnDone) for e in seen):
-        ev = ErrorEvent(turn_id="", code="NO_SPEECH", message=f"no speech was recognized in {audio}")
+        ev = ErrorEvent(turn_id="", code=ErrorCode.NO_SPEECH, message=f"no speech was recognized in {audio}")
         print(json.dumps(ev.to_dict()), flush=True)
         return 1
     if any(isinstance(e, TtsAudio) for e in seen):
@@ -70,14 +70,14 @@ def converse(settings: Settings, *, audio: str | None, text: str | None, out: st
 
 
 async def _desktop(settings: Settings) -> int:
+    from app.wiring import load_engines
     from realtime.audio_in import MicrophoneSource
-    from realtime.engines import Engines
     from realtime.speaker import SpeakerOutput
     from realtime.voice_agent import VoiceAgent
 
     speaker = SpeakerOutput(settings.audio, settings.tts.sample_rate)
     await speaker.start()  # before the models load: a missing device is reported in a second
-    engines = await Engines.load(settings)
+    engines = await load_engines(settings)
     agent = VoiceAgent(engines, speaker)
 
     def show(ev: Event) -> None:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from core.config import PROJECT_ROOT, Settings
-from mcp_server.connection import McpConnection, ServerSpec
-from mcp_server.schema import ollama_tool
+from core.mcp_client.connection import McpConnection, ServerSpec
+from core.mcp_client.schema import ollama_tool
 
 log = logging.getLogger(__name__)
 

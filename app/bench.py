@@ -5,7 +5,7 @@ sentence splitter and Piper, against the scripted Ollama server at a desktop GPU
 The reply "plays" on PacedOutput, which counts samples by the clock like a speaker, so voice-to-voice ends at
 the first audible sample. Streaming and classic (`streaming: false`) run interleaved in the same process on
 the same models, so machine noise hits both alike. Every figure comes from the agent's own Latency marks
-(core.metrics): the benchmark measures the code users run, not a copy of it.
+(base.marks): the benchmark measures the code users run, not a copy of it.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from core import bench_report as report
+from app import bench_report as report
+from app.ollama_sim import OllamaSim, Reply
+from base.events import Event, FinalTranscript, Latency, SpeechStarted, TtsAudio, TurnDone, now
 from core.config import PROJECT_ROOT, Settings
-from core.ollama_sim import OllamaSim, Reply
 from realtime.audio_out import AudioOutput, BufferedOutput
-from realtime.events import Event, FinalTranscript, Latency, SpeechStarted, TtsAudio, TurnDone, now
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,8 @@ async def run_clip(engines: Any, clip: Clip, mode: str, output: AudioOutput, stt
 
 async def measure_idle(engines: Any, seconds: float) -> dict[str, Any]:
     """Process CPU time while the listener hears `seconds` of quiet room noise in real time (% of a core)."""
-    from realtime.audio_in import FRAME_SAMPLES, SAMPLE_RATE
+    from base.audio import LISTEN_RATE as SAMPLE_RATE
+    from realtime.audio_in import FRAME_SAMPLES
     from realtime.paced_output import PacedOutput
     from realtime.voice_agent import VoiceAgent
 
@@ -261,8 +262,8 @@ async def measure_memory(loaded: list[str], embedder: bool) -> dict[str, Any]:
 
 # --- the whole benchmark ---------------------------------------------------------------------------------
 async def run(settings: Settings, opts: BenchOptions) -> dict[str, Any]:
+    from app.wiring import load_engines
     from core.llm import OllamaChat
-    from realtime.engines import Engines
     from realtime.paced_output import PacedOutput
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp_name, contextlib.ExitStack() as stack:
@@ -287,7 +288,7 @@ async def run(settings: Settings, opts: BenchOptions) -> dict[str, Any]:
             if not ok:
                 raise ConnectionError(f"--ollama-host {host}: {detail} ({fix})")
         print(f"loading models; {len(clips)} clip(s), {n_turns} turn(s) per mode, LLM {llm}", flush=True)
-        loaded = await Engines.load(base, listen=True, tools=False)
+        loaded = await load_engines(base, listen=True, tools=False)
         stt = TimedSTT(loaded.stt)
         classic = base.model_copy(update={"streaming": False})
         engines = {"streaming": dataclasses.replace(loaded, stt=stt),

@@ -1,4 +1,4 @@
-"""How fast does the listener hear? `python -m realtime.listen_bench [clips...]`
+"""How fast does the listener hear? `python -m app.listen_bench [clips...]`
 
 Each clip is played in real time through the real VAD, Whisper and Listener, as a microphone would deliver
 it. Per clip and as the median over clips it prints speech onset -> first partial and end of speech -> final
@@ -18,9 +18,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from base.events import Event, FinalTranscript
 from core.config import PROJECT_ROOT, Settings, load_settings
 from realtime.audio_in import FileSource
-from realtime.events import Event, FinalTranscript
 from realtime.listener import Listener
 from realtime.stt import SpeechToText, build_stt
 from realtime.vad import build_vad
@@ -71,7 +71,7 @@ async def bench_clip(path: Path, settings: Settings, stt: SpeechToText, speed: f
     def span(a: dict[str, float], start: str, b: dict[str, float], end: str) -> float | None:
         return round(b[end] - a[start], 3) if start in a and end in b else None
 
-    return ClipResult(path.name, len(turns), " ".join(finals), span(first, "onset", first, "first_partial"),
+    return ClipResult(path.name, len(turns), " ".join(finals), span(first, "speech_start", first, "first_partial"),
                       span(last, "speech_end", last, "final"), span(last, "endpoint", last, "final"))
 
 

@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import dataclass
+from functools import partial
 
+from base.status import ComponentStatus
 from core.config import Settings
 
-
-@dataclass
-class Component:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    required: bool = True
+Component = partial(ComponentStatus, required=True)
 
 
-def _line(c: Component) -> str:
+def _line(c: ComponentStatus) -> str:
     tag = "[ ok ]" if c.ok else ("[FAIL]" if c.required else "[warn]")
     text = f"{tag} {c.name:<16} {c.detail}"
     if not c.ok and c.fix:
@@ -30,12 +24,12 @@ def _line(c: Component) -> str:
     return text
 
 
-async def _gather(settings: Settings) -> list[Component]:
+async def _gather(settings: Settings) -> list[ComponentStatus]:
     from core.llm import OllamaChat
     from realtime.stt import stt_status
     from realtime.tts import build_tts
 
-    out: list[Component] = []
+    out: list[ComponentStatus] = []
     ok, detail, fix = stt_status(settings.stt)
     out.append(Component("speech-to-text", ok, detail, fix))
     try:
@@ -74,7 +68,7 @@ async def _gather(settings: Settings) -> list[Component]:
                              "check that data/ is writable"))
 
     if settings.mcp.enabled:
-        from core.tools import McpToolBox
+        from core.mcp_client.toolbox import McpToolBox
 
         box = McpToolBox(settings)
         try:

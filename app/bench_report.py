@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.metrics import percentile
+from base.marks import percentile
 
-# (key, label): per-turn stages, in pipeline order. All but the overhead are core.metrics intervals.
+# (key, label): per-turn stages, in pipeline order. All but the overhead are base.marks intervals.
 STAGES: list[tuple[str, str]] = [
     ("onset_to_first_partial", "speech onset → first partial"),
     ("eos_to_final", "end of speech → final transcript"),
