@@ -10,7 +10,9 @@ import json
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
+from app.wiring import load_engines
 from base.events import ErrorCode, ErrorEvent, Event, TtsAudio, TurnDone
 from core.config import Settings
 from realtime.audio_out import BufferedOutput
@@ -26,7 +28,6 @@ def _printer(out: list[Event]) -> object:
 
 async def _converse(settings: Settings, audio: str | None, text: str | None, out: str, speed: float,
                     tools: bool) -> int:
-    from app.wiring import load_engines
     from realtime.audio_in import FileSource
     from realtime.voice_agent import VoiceAgent
 
@@ -70,43 +71,50 @@ def converse(settings: Settings, *, audio: str | None, text: str | None, out: st
 
 
 async def _desktop(settings: Settings) -> int:
-    from app.wiring import load_engines
-    from realtime.audio_in import MicrophoneSource
-    from realtime.speaker import SpeakerOutput
+    from realtime.desktop import DesktopAudio
     from realtime.voice_agent import VoiceAgent
 
-    speaker = SpeakerOutput(settings.audio, settings.tts.sample_rate)
-    await speaker.start()  # before the models load: a missing device is reported in a second
+    agent: VoiceAgent | None = None
+
+    def on_frame(pcm: Any) -> None:
+        if agent is not None:  # frames that arrive while the models load are dropped
+            agent.push_audio(pcm)
+
+    def on_error(ev: Event) -> None:
+        if agent is not None:
+            agent.emit(ev)
+
+    devices = DesktopAudio(settings.audio, settings.tts.sample_rate, on_frame, on_error)
+    await devices.open()  # before the models load: a missing device is reported in a second
     engines = await load_engines(settings)
-    agent = VoiceAgent(engines, speaker)
+    agent = VoiceAgent(engines, devices.speaker)
 
     def show(ev: Event) -> None:
-        d = ev.to_dict()
         if ev.type in ("state", "final_transcript", "sentence", "error", "interrupted", "tool_call"):
-            print(json.dumps(d, ensure_ascii=False), flush=True)
+            print(json.dumps(ev.to_dict(), ensure_ascii=False), flush=True)
 
     agent.subscribe(show)
-    mic = MicrophoneSource(settings.audio, agent.push_audio, on_error=agent.emit)
-    await mic.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     print("Listening. Speak; Ctrl+C quits.", file=sys.stderr)
-    await stop.wait()
-    await mic.stop()
-    await agent.aclose()
-    await speaker.stop()
-    await engines.aclose()
+    try:
+        await stop.wait()
+    finally:
+        if devices.mic is not None:
+            await devices.mic.stop()  # no more frames into the closing agent
+        await agent.aclose()
+        await devices.close()
+        await engines.aclose()
     return 0
 
 
 def desktop(settings: Settings) -> int:
-    from realtime.audio_in import AudioInputError
-    from realtime.speaker import SpeakerError
+    from realtime.desktop import DesktopAudioError
 
     try:
         return asyncio.run(_desktop(settings))
-    except (AudioInputError, SpeakerError) as exc:  # no sound device: say which and how to pick one
-        print(f"desktop audio unavailable: {exc}", file=sys.stderr)
+    except DesktopAudioError as exc:  # no sound device: say which and how to pick one
+        print(f"desktop audio unavailable: {exc.problem}; fix: {exc.fix}", file=sys.stderr)
         return 1

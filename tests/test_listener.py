@@ -70,12 +70,18 @@ def silence(seconds: float) -> np.ndarray:
 
 
 async def run(audio: np.ndarray, stt: ScriptedSTT | None = None, vad_cfg: VadConfig | None = None,
-              stt_cfg: SttConfig | None = None) -> tuple[list[Event], Listener, ScriptedSTT]:
-    """Feed audio in 30 ms pushes, much faster than real time, then flush."""
+              stt_cfg: SttConfig | None = None, *, internal: bool = False) -> tuple[list[Event], Listener, ScriptedSTT]:
+    """Feed audio in 30 ms pushes, much faster than real time, then flush. Internal events (the preemptive
+    `turn_candidate` / `speech_resumed`) are kept only with `internal=True`."""
     stt = stt or ScriptedSTT()
     vad_cfg = vad_cfg or VadConfig()
     events: list[Event] = []
-    listener = Listener(build_vad(vad_cfg), stt, vad_cfg, stt_cfg or SttConfig(), events.append)
+
+    def keep(ev: Event) -> None:
+        if internal or ev.wire:
+            events.append(ev)
+
+    listener = Listener(build_vad(vad_cfg), stt, vad_cfg, stt_cfg or SttConfig(), keep)
     for pos in range(0, len(audio), 480):
         listener.push(audio[pos:pos + 480])
         await asyncio.sleep(0.001)
@@ -126,6 +132,21 @@ async def test_click_shorter_than_min_speech_opens_no_turn(jfk: np.ndarray) -> N
     assert events == []
     events, _, _ = await run(audio, vad_cfg=VadConfig(min_speech_ms=30))
     assert [e.type for e in events][:2] == ["speech_started", "speech_ended"]
+
+
+async def test_candidate_before_the_endpoint_and_resumed_when_the_speaker_goes_on(jfk: np.ndarray) -> None:
+    """JFK's first pause is longer than vad.preemptive_ms but shorter than 1.5 s: a candidate is offered in the
+    pause, then withdrawn (speech_resumed) when he goes on; the one final comes after the real end."""
+    cfg = VadConfig(silence_ms=1500, preemptive_ms=200)
+    events, _, _ = await run(np.concatenate([jfk, silence(2.0)]), vad_cfg=cfg, internal=True)
+    types = [e.type for e in events]
+    assert "turn_candidate" in types and "speech_resumed" in types
+    assert types.index("turn_candidate") < types.index("speech_resumed") < types.index("final_transcript")
+    assert types.count("final_transcript") == 1 and len({e.turn_id for e in events}) == 1
+    events, _, _ = await run(np.concatenate([jfk, silence(2.0)]), vad_cfg=VadConfig(silence_ms=1500,
+                                                                                     preemptive_ms=0),
+                             internal=True)
+    assert not {"turn_candidate", "speech_resumed"} & {e.type for e in events}  # off when preemption is off
 
 
 async def test_silence_and_steady_noise_give_no_final() -> None:
