@@ -17,6 +17,10 @@ from base.events import ErrorCode, ErrorEvent, Event, TtsAudio, TurnDone
 from core.config import Settings
 from realtime.audio_out import BufferedOutput
 
+# errors after which the reply is missing or incomplete: `converse` exits 3
+TURN_FAILED = {ErrorCode.LLM_UNAVAILABLE, ErrorCode.LLM_TIMEOUT, ErrorCode.LLM_MODEL_MISSING, ErrorCode.LLM_ERROR,
+               ErrorCode.LLM_STREAM_CUT, ErrorCode.TTS_UNAVAILABLE, ErrorCode.INTERNAL}
+
 
 def _printer(out: list[Event]) -> object:
     def emit(ev: Event) -> None:
@@ -62,6 +66,10 @@ async def _converse(settings: Settings, audio: str | None, text: str | None, out
     if any(isinstance(e, TtsAudio) for e in seen):
         seconds = sink.write_wav(Path(out) if Path(out).is_absolute() else settings.path(out))
         print(f"reply audio: {out} ({seconds:.1f} s)", file=sys.stderr)
+    failed = [e for e in seen if isinstance(e, ErrorEvent) and e.code in TURN_FAILED]
+    if failed:  # the apology was spoken, but a script must know the answer is missing
+        print(f"the turn failed: {failed[0].code}: {failed[0].message}", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -15,11 +15,14 @@ from typing import Any, Protocol
 
 from base.events import ErrorCode, ErrorEvent, Event, LlmToken, ToolCall, ToolPending, ToolResult
 from core.config import Settings
+from core.history_writer import HistoryWriter
 from core.llm import ChatModel, LlmError
+from core.memory import HistoryStore
 
 log = logging.getLogger(__name__)
 
 SLOW_TOOL_S = 1.0
+TOOLS_WAIT_S = 3.0  # how long a turn waits for a crashed tools server to come back
 CHARS_PER_TOKEN = 4  # a rough, safe estimate for budgeting English text without a tokenizer
 
 
@@ -28,18 +31,11 @@ class ToolRunner(Protocol):
 
     def ollama_tools(self) -> list[dict[str, Any]]: ...
 
+    async def ready_tools(self, wait_s: float) -> tuple[list[dict[str, Any]], list[str]]: ...
+
     async def call(self, name: str, arguments: dict[str, Any]) -> Any: ...
 
     async def recall(self, query: str, k: int, budget_s: float) -> list[str]: ...
-
-
-class HistoryStore(Protocol):
-    def add_message(
-        self, session_id: str, role: str, content: str, *, turn_id: str | None = None,
-        interrupted: bool = False, heard: str | None = None,
-    ) -> int: ...
-
-    def recent(self, session_id: str, limit: int) -> list[dict[str, Any]]: ...
 
 
 def estimate_tokens(text: str) -> int:
@@ -59,10 +55,11 @@ class Assistant:
         self.settings = settings
         self.chat = chat
         self.history = history
+        self.writer = HistoryWriter(history)  # every write goes through it: off the loop, in order, retried
         self.tools = tools
 
     # --- context ---------------------------------------------------------------------------------
-    async def build_messages(self, session_id: str, user_text: str) -> list[dict[str, Any]]:
+    async def build_messages(self, session_id: str, user_text: str, turn_id: str = "") -> list[dict[str, Any]]:
         """System prompt + memories + as many recent turns as fit the budget + the new user message."""
         cfg = self.settings.ollama
         system = cfg.system_prompt
@@ -75,7 +72,9 @@ class Assistant:
                 f"- {m}" for m in memories)
         budget = int(cfg.context_tokens * 0.75) - estimate_tokens(system) - estimate_tokens(user_text)
         past: list[dict[str, Any]] = []
-        for row in reversed(self.history.recent(session_id, self.settings.memory.history_turns * 2)):
+        for row in reversed(await self.writer.recent(session_id, self.settings.memory.history_turns * 2 + 1)):
+            if turn_id and row.get("turn_id") == turn_id:
+                continue  # this turn's own user row, stored before the reply started
             content = row.get("heard") if row.get("interrupted") and row.get("heard") is not None else row["content"]
             if not (content or "").strip():
                 continue  # a reply cut before a word was heard: the user just kept talking
@@ -89,19 +88,31 @@ class Assistant:
 
     # --- one turn ----------------------------------------------------------------------------------
     async def reply(
-        self, session_id: str, turn_id: str, user_text: str, *, confirmed: asyncio.Event | None = None
+        self, session_id: str, turn_id: str, user_text: str, *, confirmed: asyncio.Event | None = None,
+        record_user: bool = True,
     ) -> AsyncIterator[Event]:
         """Yield LlmToken / ToolCall / ToolPending / ToolResult / ErrorEvent events for one reply.
 
-        The user's message is stored first (one committed row); the reply is stored by `record_reply`, by
-        the caller, once it knows what was actually heard. A preemptive reply (started before the user's turn
-        has surely ended) passes `confirmed`: then nothing is stored and no tool runs until it is set, so a
-        reply that is thrown away leaves no trace; the caller stores the user row with `record_user`.
+        The user's message is stored first (unless the caller already did: `record_user=False`); the reply
+        is stored by `record_reply`, by the caller, once it knows what was actually heard. A preemptive reply
+        (started before the user's turn has surely ended) passes `confirmed`: then nothing is stored and no
+        tool runs until it is set, so a reply that is thrown away leaves no trace; the caller stores the user
+        row with `record_user` when it confirms the turn.
         """
-        messages = await self.build_messages(session_id, user_text)
-        if confirmed is None:
+        if confirmed is None and record_user:
             self.record_user(session_id, turn_id, user_text)
-        tools = self.tools.ollama_tools() if self.tools is not None else []
+        messages = await self.build_messages(session_id, user_text, turn_id)
+        tools: list[dict[str, Any]] = []
+        if self.tools is not None:
+            tools, down = await self.tools.ready_tools(TOOLS_WAIT_S)
+            if down:  # say so, to the user and to the model, instead of silently offering nothing
+                names = ", ".join(down)
+                log.warning("turn %s: tools unavailable (%s)", turn_id[:8], names)
+                yield ErrorEvent(turn_id=turn_id, code=ErrorCode.MCP_UNAVAILABLE, recoverable=True,
+                                 message=f"tools unavailable ({names}): answering without them; run "
+                                         "`python launch.py check` to see why")
+                messages[0]["content"] += (f"\n\nYour tools from {names} are unavailable right now. If the user "
+                                           "asks for something that needs them, say so plainly.")
         max_rounds = self.settings.ollama.max_tool_rounds
         try:
             for round_no in range(max_rounds + 1):
@@ -127,6 +138,7 @@ class Assistant:
                     async for ev in self._run_tool(turn_id, name, args, messages):
                         yield ev
         except LlmError as exc:
+            log.warning("turn %s: %s: %s", turn_id[:8], exc.code, exc.message)
             yield ErrorEvent(turn_id=turn_id, code=exc.code, message=exc.message, recoverable=True)
         yield LlmToken(turn_id=turn_id, text="", done=True)
 
@@ -153,14 +165,15 @@ class Assistant:
         messages.append({"role": "tool", "content": content if ok else f"ERROR: {content}", "tool_name": name})
 
     def record_user(self, session_id: str, turn_id: str, text: str) -> None:
-        self.history.add_message(session_id, "user", text, turn_id=turn_id)
+        """Queue the user's row at once (never blocks; written in order even while the database is locked)."""
+        self.writer.append(session_id, "user", text, turn_id=turn_id)
 
     def record_reply(
         self, session_id: str, turn_id: str, text: str, *, interrupted: bool = False, heard: str | None = None
     ) -> None:
-        """Memory gating: store a finished reply, or the interrupted one with what was heard."""
-        if not text and not interrupted:
+        """Memory gating: store a finished reply, or the interrupted one with what was heard (an empty reply,
+        one cut before its first word, leaves no row)."""
+        if not text:
             return
-        self.history.add_message(
-            session_id, "assistant", text, turn_id=turn_id, interrupted=interrupted, heard=heard)
+        self.writer.append(session_id, "assistant", text, turn_id=turn_id, interrupted=interrupted, heard=heard)
 

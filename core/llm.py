@@ -84,6 +84,7 @@ class OllamaChat:
     async def stream(
         self, messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] | None
     ) -> AsyncIterator[ChatDelta]:
+        saw_text = saw_done = False
         try:
             async with asyncio.timeout(self.cfg.total_timeout_s):
                 parts = await self.client.chat(
@@ -95,6 +96,8 @@ class OllamaChat:
                 )
                 async for part in parts:
                     msg = part.message
+                    saw_text = saw_text or bool(msg.content)
+                    saw_done = saw_done or bool(part.done)
                     calls = tuple(
                         (tc.function.name, dict(tc.function.arguments or {})) for tc in (msg.tool_calls or [])
                     )
@@ -103,10 +106,16 @@ class OllamaChat:
                         stats = {k: getattr(part, k, None) for k in (
                             "total_duration", "load_duration", "prompt_eval_count", "eval_count", "eval_duration")}
                     yield ChatDelta(text=msg.content or "", tool_calls=calls, done=bool(part.done), stats=stats)
+                if not saw_done:
+                    raise LlmError(ErrorCode.LLM_STREAM_CUT, "Ollama's reply broke off before its end (the stream "
+                                   "closed without its final chunk): check the Ollama server's log")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every failure becomes one coded error
-            raise self._map(exc) from exc
+            err = self._map(exc)
+            if saw_text and err.code == ErrorCode.LLM_UNAVAILABLE:  # it was reachable: the stream was cut
+                err = LlmError(ErrorCode.LLM_STREAM_CUT, f"Ollama's reply broke off mid-way ({err.message})")
+            raise err from exc
 
     async def status(self) -> tuple[bool, str, str]:
         """(ok, detail, fix): is the server up and is the model pulled."""

@@ -14,11 +14,23 @@ import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlite_utils
 
 ROLES = ("system", "user", "assistant", "tool")
+BUSY_TIMEOUT_S = 2.0  # a locked database costs a retry by the writer (core.history_writer), never a frozen loop
+
+
+class HistoryStore(Protocol):
+    """What the assistant needs of the history (History implements it; tests use an in-memory one)."""
+
+    def add_message(
+        self, session_id: str, role: str, content: str, *, turn_id: str | None = None,
+        interrupted: bool = False, heard: str | None = None,
+    ) -> int: ...
+
+    def recent(self, session_id: str, limit: int) -> list[dict[str, Any]]: ...
 
 
 def _now() -> str:
@@ -30,7 +42,7 @@ class History:
         db_path = Path(db_path)
         db_path.parent.mkdir(parents=True, exist_ok=True)
         # One connection shared by the assistant's threads; the lock serialises use of it.
-        self._conn = sqlite3.connect(db_path, check_same_thread=False, timeout=10, isolation_level=None)
+        self._conn = sqlite3.connect(db_path, check_same_thread=False, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         self._lock = threading.Lock()
         self.db = sqlite_utils.Database(self._conn)
         self.db.enable_wal()

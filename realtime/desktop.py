@@ -65,31 +65,35 @@ class DesktopAudio:
         self.mic: MicrophoneSource | None = MicrophoneSource(cfg, on_frame, on_error=on_error)
 
     async def open(self, *, listen: bool = True) -> None:
-        """Open the mic (unless not listening), then the speaker; on failure close what opened and raise."""
+        """Open the mic (unless not listening) and the speaker; if either fails, close both and raise one
+        error naming every problem, so the user fixes both at once."""
         if not listen:
             self.mic = None
+        failures: list[tuple[ErrorCode, str, str]] = []
         if self.mic is not None:
             try:
                 await self.mic.start()
             except Exception as exc:
-                await self.close()
                 if isinstance(exc, AudioInputError):
                     problem, fix = exc.problem, exc.fix
                 else:
                     problem = f"input device {_device_label(self.cfg.input_device)} cannot be opened ({exc})"
                     fix = DEVICES_FIX.format(key="audio.input_device")
-                raise DesktopAudioError(ErrorCode.AUDIO_INPUT, f"desktop microphone: {problem}", fix) from exc
+                failures.append((ErrorCode.AUDIO_INPUT, f"desktop microphone: {problem}", fix))
         try:
             await self.speaker.start()
         except Exception as exc:
-            await self.close()
             if isinstance(exc, SpeakerError):
                 problem, fix = exc.problem, exc.fix
             else:
                 name = self.speaker.device_name or _device_label(self.cfg.output_device)
                 problem = f"output device {name} cannot be opened ({exc})"
                 fix = DEVICES_FIX.format(key="audio.output_device")
-            raise DesktopAudioError(ErrorCode.AUDIO_OUTPUT, f"desktop speaker: {problem}", fix) from exc
+            failures.append((ErrorCode.AUDIO_OUTPUT, f"desktop speaker: {problem}", fix))
+        if failures:
+            await self.close()
+            fixes = list(dict.fromkeys(f for _, _, f in failures))
+            raise DesktopAudioError(failures[0][0], "; ".join(p for _, p, _ in failures), "; ".join(fixes))
 
     def devices(self) -> dict[str, str]:
         """The opened devices' names, for the page's status line."""

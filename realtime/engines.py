@@ -55,6 +55,7 @@ class Engines:
         return build_vad(self.settings.vad)
 
     async def aclose(self) -> None:
+        await self.assistant.writer.aclose()  # every queued history row is written (or said to be lost)
         await self.tts.aclose()
         if self.tools is not None:
             await self.tools.aclose()

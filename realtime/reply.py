@@ -41,6 +41,7 @@ SPOKEN_ERRORS = {
     ErrorCode.LLM_TIMEOUT: "Sorry, my language model took too long to answer.",
     ErrorCode.LLM_MODEL_MISSING: "Sorry, my language model isn't installed in Ollama yet.",
     ErrorCode.LLM_ERROR: "Sorry, something went wrong while I was thinking.",
+    ErrorCode.LLM_STREAM_CUT: "Sorry, my answer was cut off. Please ask me again.",
 }
 PHRASE_QUEUE = 32
 PLAYOUT_GRACE_S = 5.0  # past a phrase's own length, how long a silent output may keep a turn waiting
@@ -77,7 +78,7 @@ class ReplyRunner:
         h, source = self.h, self.source
         error_code: ErrorCode | None = None
         try:
-            async for ev in self.assistant.reply(self.session_id, h.turn_id, h.user_text,
+            async for ev in self.assistant.reply(self.session_id, h.turn_id, h.user_text, record_user=False,
                                                  confirmed=h.confirmed if h.preemptive else None):
                 self.emit(ev)
                 cut: list[str] = []
@@ -91,11 +92,12 @@ class ReplyRunner:
                     cut = source.on_tool_pending()
                 elif isinstance(ev, ErrorEvent) and ev.code in SPOKEN_ERRORS:
                     error_code = ev.code
+                    h.broken = ev.code == ErrorCode.LLM_STREAM_CUT
                 for p in cut:
                     await phrases.put(p)
             rest = source.finish(h.reply_text)
-            if error_code is not None and not h.reply_text.strip():
-                rest.append(SPOKEN_ERRORS[error_code])
+            if error_code is not None and (h.broken or not h.reply_text.strip()):
+                rest.append(SPOKEN_ERRORS[error_code])  # a voice-only user must hear why the answer stopped
             for p in rest:
                 await phrases.put(p)
         finally:

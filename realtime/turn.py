@@ -109,6 +109,7 @@ class TurnHandle:
         self.played_base = 0  # the output's played count when this turn's audio began
         self.cancelled = False
         self.interrupted = False
+        self.broken = False  # the model's reply broke off (stored as interrupted: the next turn must know)
         self.confirmed = asyncio.Event()
         if not preemptive:
             self.confirmed.set()

@@ -64,6 +64,7 @@ class VoiceAgent:
         self.barge_in = BargeInPolicy(self.settings, output, self.listener)
         self.current: TurnHandle | None = None
         self.state = State.LISTENING if self.listener else State.IDLE
+        self._unwatch_history = engines.assistant.writer.watch(self.session_id, self._history_failed)
 
     @property
     def barge_policy(self) -> str:
@@ -96,6 +97,11 @@ class VoiceAgent:
                              message=f"{name.split(':')[0]} failed: {type(exc).__name__}: {exc}"))
         if turn_id and h is not None:
             self.tasks.spawn(self._abort(h), "abort")
+
+    def _history_failed(self, session_id: str, message: str) -> None:
+        h = self.current
+        self.emit(ErrorEvent(turn_id=h.turn_id if h is not None else "", code=ErrorCode.HISTORY_UNAVAILABLE,
+                             recoverable=True, message=message))
 
     async def _abort(self, h: TurnHandle) -> None:
         self.output.clear()
@@ -147,6 +153,7 @@ class VoiceAgent:
     async def aclose(self) -> None:
         await self.interrupt()
         await self.tasks.cancel_all()
+        self._unwatch_history()
         self.barge_in.close()
         if self.listener is not None:
             await self.listener.aclose()
@@ -207,6 +214,8 @@ class VoiceAgent:
         h.mark("turn_start")
         h.played_base = self.output.played_samples()
         self.current = h
+        if not preemptive:  # stored before anything can interrupt it: rapid messages all keep their rows
+            self.engines.assistant.record_user(self.session_id, turn_id, text)
         h.spawn(self._run_turn(h), "turn")
 
     def _interrupt_handle(self, h: TurnHandle) -> None:
@@ -234,8 +243,11 @@ class VoiceAgent:
             return
         h.interrupted = interrupted
         h.mark("done")
+        if h.broken and not interrupted:  # the model broke off: stored as cut, so the next turn knows
+            interrupted, heard = True, h.reply_text
         self.engines.assistant.record_reply(
             self.session_id, h.turn_id, h.reply_text, interrupted=interrupted, heard=heard)
+        interrupted = h.interrupted
         if interrupted:
             self.emit(Interrupted(turn_id=h.turn_id, heard=heard or ""))
         self.emit(Latency(turn_id=h.turn_id, marks={k: round(v, 4) for k, v in h.marks.items()},

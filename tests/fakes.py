@@ -51,6 +51,9 @@ class ScriptedTools:
         return [{"type": "function", "function": {"name": n, "description": n, "parameters": {
             "type": "object", "properties": {}}}} for n in self.funcs]
 
+    async def ready_tools(self, wait_s: float) -> tuple[list[dict[str, Any]], list[str]]:
+        return self.ollama_tools(), []
+
     async def call(self, name: str, arguments: dict[str, Any]) -> Outcome:
         self.calls.append((name, arguments))
         if self.delay_s:

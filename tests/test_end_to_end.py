@@ -81,7 +81,8 @@ def test_converse_audio_jfk(jfk_path: Path, tmp_path: Path) -> None:
 def test_converse_text_with_ollama_down_still_speaks(tmp_path: Path) -> None:
     out = tmp_path / "reply.wav"
     code, events, err = converse(["--text", "hello", "--out", str(out)], tmp_path, f"http://127.0.0.1:{free_port()}")
-    assert code == 0, err
+    assert code == 3, err  # the apology was spoken, but the answer is missing: a script must be able to tell
+    assert "the turn failed: LLM_UNAVAILABLE" in err
     errors = [e for e in events if e["type"] == "error"]
     assert errors[0]["code"] == "LLM_UNAVAILABLE" and "ollama serve" in errors[0]["message"]
     assert errors[0]["recoverable"] is True

@@ -25,8 +25,8 @@ def settings_for(url: str, **ollama: Any) -> Any:
     return s
 
 
-async def run_turn(assistant: Assistant, text: str) -> list[Event]:
-    return [ev async for ev in assistant.reply("s1", "t1", text)]
+async def run_turn(assistant: Assistant, text: str, turn_id: str = "t1") -> list[Event]:
+    return [ev async for ev in assistant.reply("s1", turn_id, text)]
 
 
 def free_port() -> int:
@@ -58,7 +58,7 @@ async def test_history_and_memories_reach_the_context() -> None:
         a = Assistant(s, OllamaChat(s.ollama), history, tools)
         await run_turn(a, "My name is Ada.")
         a.record_reply("s1", "t1", "Nice to meet you, Ada.")
-        await run_turn(a, "What is my name?")
+        await run_turn(a, "What is my name?", "t2")
     msgs = sim.chat_requests()[-1]["messages"]
     assert "allergic to peanuts" in msgs[0]["content"]
     assert [m["role"] for m in msgs[1:]] == ["user", "assistant", "user"]

@@ -11,6 +11,7 @@ the server process stays the one owner of the Chroma store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -39,6 +40,8 @@ class ToolBox(Protocol):
     async def start(self) -> None: ...
 
     def ollama_tools(self) -> list[dict[str, Any]]: ...
+
+    async def ready_tools(self, wait_s: float) -> tuple[list[dict[str, Any]], list[str]]: ...
 
     async def call(self, name: str, arguments: dict[str, Any]) -> ToolOutcome: ...
 
@@ -110,6 +113,20 @@ class McpToolBox:
             for conn in self._connections.values()
             for t in conn.tools
         ]
+
+    async def ready_tools(self, wait_s: float) -> tuple[list[dict[str, Any]], list[str]]:
+        """The tools to offer this turn, after giving a server that died up to `wait_s` to come back.
+
+        Returns (tools, names of servers still down), so the turn can say what it cannot do instead of
+        silently offering the model nothing.
+        """
+        down = [c for c in self._connections.values() if not c.alive]
+        if down:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait_s):
+                    await asyncio.gather(*(c.restart() for c in down), return_exceptions=True)
+        still = [c.spec.name for c in self._connections.values() if not c.alive]
+        return self.ollama_tools(), still
 
     async def call(self, name: str, arguments: dict[str, Any]) -> ToolOutcome:
         if not self._connections:
