@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,10 +21,15 @@ from typing import Any
 
 @dataclass
 class Reply:
-    """One model answer: text streamed in word-sized pieces, then optional tool calls."""
+    """One model answer: text streamed in word-sized pieces, then optional tool calls.
+
+    `cut_after` makes the server die mid-reply: after that many pieces the connection is dropped without
+    the final chunk, as when Ollama crashes or runs out of memory.
+    """
 
     text: str = ""
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    cut_after: int | None = None
 
 
 @dataclass
@@ -107,7 +113,7 @@ class OllamaSim:
         for rule in self.rules:
             if rule.matches(text):
                 reply = rule.replies[min(rounds, len(rule.replies) - 1)]
-                return Reply(reply.text.replace("{user}", text), reply.tool_calls)
+                return Reply(reply.text.replace("{user}", text), reply.tool_calls, reply.cut_after)
         return Reply(self.default.text.replace("{user}", text.strip().rstrip(".!?")), self.default.tool_calls)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -172,7 +178,7 @@ class OllamaSim:
                     return
                 reply = sim.choose(list(body.get("messages") or []))
                 if not body.get("tools"):  # like a real model: no tools offered, no tool calls
-                    reply = Reply(reply.text or "Here is what I found.", [])
+                    reply = Reply(reply.text or "Here is what I found.", [], reply.cut_after)
                 if body.get("stream", True) is False:
                     self._json(200, self._final(model, reply.text, reply.tool_calls, 0.0))
                     return
@@ -205,6 +211,10 @@ class OllamaSim:
                     gap = 1.0 / sim.tokens_per_s if sim.tokens_per_s > 0 else 0.0
                     for i, piece in enumerate(_pieces(reply.text)):
                         if i and sim._stop.wait(gap):
+                            return
+                        if reply.cut_after is not None and i >= reply.cut_after:
+                            self.close_connection = True
+                            self.connection.shutdown(socket.SHUT_RDWR)  # no final chunk: a crashed server
                             return
                         self._chunk({"model": model, "created_at": _stamp(), "done": False,
                                      "message": {"role": "assistant", "content": piece}})

@@ -7,6 +7,7 @@ real Whisper and Piper.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,15 @@ def make_engines(settings: Settings, voices: list[ToneVoice] | None = None) -> E
     tts = FallbackTTS(voices or [ToneVoice()], sample_rate=RATE)
     assistant = Assistant(settings, OllamaChat(settings.ollama), history, None)
     return Engines(settings, None, tts, assistant, history, None)
+
+
+def saved_rows(history: History, session_id: str, n: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """The session's rows once at least `n` are saved (history is written off the event loop)."""
+    deadline = time.monotonic() + timeout
+    while len(rows := history.recent(session_id, 100)) < n:
+        assert time.monotonic() < deadline, f"only {len(rows)} of {n} history rows were saved"
+        time.sleep(0.02)
+    return rows
 
 
 def scripted_sim() -> OllamaSim:
@@ -204,7 +214,7 @@ def test_reply_is_cut_to_what_the_client_played(client: TestClient, settings: Se
         clear_seen = until(ws, "turn_done")
     assert interrupted["heard"] == "First sentence of a long answer."
     assert clear_seen["interrupted"]
-    stored = engines.history.recent(ready["session_id"], 10)
+    stored = saved_rows(engines.history, ready["session_id"], 2)
     assert stored[-1]["interrupted"] and stored[-1]["heard"] == "First sentence of a long answer."
 
 

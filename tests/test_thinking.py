@@ -64,6 +64,7 @@ class Session:
         events = [ev async for ev in self.assistant.reply(self.session_id, f"t{len(text)}", text)]
         reply = "".join(e.text for e in events if isinstance(e, LlmToken))
         self.assistant.record_reply(self.session_id, "t", reply)
+        await self.assistant.writer.flush()  # rows are written off the loop: wait for them before reading
         return events
 
     async def close(self) -> None:
