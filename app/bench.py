@@ -378,6 +378,10 @@ def parse_args(argv: list[str]) -> BenchOptions:
 
 def main(settings: Settings, argv: list[str]) -> int:
     """Entry point of `python launch.py bench ...`; returns the exit code."""
+    if any(a == "--sessions" or a.startswith("--sessions=") for a in argv):
+        from app import bench_load
+
+        return bench_load.main(settings, argv)
     opts = parse_args(argv)
     for noisy in ("faster_whisper", "httpx"):  # one line per decode / request would bury the progress lines
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -35,7 +35,7 @@ def make_agent(url: str, db: Path) -> tuple[VoiceAgent, History, list[Event]]:
     s = load_settings(memory={"db_path": str(db), "embedder": "none"}, mcp={"enabled": False})
     s.ollama.host = url
     history = History(db)
-    tts = FallbackTTS([ToneTTS()], sample_rate=22050)  # type: ignore[list-item]
+    tts = FallbackTTS([ToneTTS()], sample_rate=22050)
     engines = Engines(s, None, tts, Assistant(s, OllamaChat(s.ollama), history), history)
     agent = VoiceAgent(engines, BufferedOutput(22050), listen=False)
     events: list[Event] = []
