@@ -7,13 +7,14 @@ the memory and the start-up time for nothing. `app.wiring.load_engines` builds t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from base.status import ComponentStatus
 from core.assistant import Assistant
 from core.config import Settings
 from core.memory import History
+from realtime.decoding import DecodeScheduler
 from realtime.stt import SpeechToText
 from realtime.tts.fallback import FallbackTTS
 from realtime.vad import VoiceActivity, build_vad
@@ -28,6 +29,14 @@ class Engines:
     history: History
     tools: Any = None  # the MCP tool box, or None when tools are off or failed to start
     stt_error: str | None = None  # why speech recognition is off, worded for the user (None: it is on)
+    _decoder: DecodeScheduler | None = field(default=None, repr=False)
+
+    @property
+    def decoder(self) -> DecodeScheduler | None:
+        """The one decode queue every session's listener shares (None without speech recognition)."""
+        if self._decoder is None and self.stt is not None:
+            self._decoder = DecodeScheduler(self.stt)
+        return self._decoder
 
     async def statuses(self) -> list[ComponentStatus]:
         """The running parts as `/health` and the page show them: speech in, voices, the model, tools."""
@@ -57,5 +66,7 @@ class Engines:
     async def aclose(self) -> None:
         await self.assistant.writer.aclose()  # every queued history row is written (or said to be lost)
         await self.tts.aclose()
+        if self._decoder is not None:
+            self._decoder.close()
         if self.tools is not None:
             await self.tools.aclose()

@@ -19,7 +19,6 @@ import re
 import uuid
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +37,7 @@ from base.events import (
     now,
 )
 from core.config import SttConfig, VadConfig
+from realtime.decoding import DecodeScheduler
 from realtime.stt import SpeechToText
 from realtime.turn import MarkBook
 from realtime.vad import VoiceActivity
@@ -131,7 +131,8 @@ class Listener:
     """
 
     def __init__(self, vad: VoiceActivity, stt: SpeechToText, vad_cfg: VadConfig, stt_cfg: SttConfig,
-                 emit: Callable[[Event], None], *, marks: MarkBook | None = None) -> None:
+                 emit: Callable[[Event], None], *, marks: MarkBook | None = None,
+                 decoder: DecodeScheduler | None = None) -> None:
         self.vad, self.stt, self.vad_cfg, self.stt_cfg = vad, stt, vad_cfg, stt_cfg
         self._emit_cb = emit
         self.frame_samples = vad.frame_samples
@@ -142,8 +143,10 @@ class Listener:
         self._cand_speech = 0
         self._cand_gap = 0
         self._utt: _Utterance | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt")
+        self._own_decoder = decoder is None
+        self.decoder = decoder if decoder is not None else DecodeScheduler(stt)  # shared by the sessions
         self._jobs = 0
+        self._pending: set[asyncio.Future[str]] = set()
         self._last_final: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.markbook = marks if marks is not None else MarkBook()
@@ -205,7 +208,10 @@ class Listener:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for fut in list(self._pending):
+            fut.cancel()  # a queued decode of this listener is dropped, never run
+        if self._own_decoder:
+            self.decoder.close()
 
     # ----- frames -----
     def _on_frame(self, frame: np.ndarray) -> None:
@@ -270,19 +276,20 @@ class Listener:
 
     # ----- decoding -----
     def _decode(self, audio: np.ndarray, final: bool) -> asyncio.Future[str]:
-        loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(self._executor, lambda: self.stt.transcribe(audio, final=final))
+        fut = self.decoder.submit(audio, final=final)
+        self._pending.add(fut)
         self._jobs += 1
         fut.add_done_callback(self._job_done)
         return fut
 
     def _job_done(self, fut: asyncio.Future[str]) -> None:
         self._jobs -= 1
+        self._pending.discard(fut)
         if not fut.cancelled():
             fut.exception()  # retrieved here so an abandoned speculative decode never warns
 
     def _partial(self, u: _Utterance) -> None:
-        if self._jobs:  # the decoder is busy: skip this partial, try again on the next speech frame
+        if self._jobs or self.decoder.waiting:  # busy (any session): skip it, try on the next speech frame
             return
         u.next_partial_at = u.samples + self.stt_cfg.partial_interval_ms * LISTEN_RATE // 1000
         fut = self._decode(u.audio(), final=False)

@@ -60,7 +60,7 @@ class VoiceAgent:
         if listen and engines.stt is not None:
             s = self.settings
             self.listener = Listener(engines.new_vad(), engines.stt, s.vad, s.stt, self._on_listener_event,
-                                     marks=self.marks)
+                                     marks=self.marks, decoder=engines.decoder)
         self.barge_in = BargeInPolicy(self.settings, output, self.listener)
         self.current: TurnHandle | None = None
         self.state = State.LISTENING if self.listener else State.IDLE
