@@ -1,4 +1,8 @@
-"""Shared fixtures: the shared test audio, a fake Ollama server, a private PulseAudio daemon."""
+"""Shared fixtures: the shared test audio and a private PulseAudio daemon.
+
+Helpers that are not fixtures live in helper modules (wsclient, livebrowser, waiting, transcripts, ...), never
+in test modules: no test module imports another.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ from tests import soundserver
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_AUDIO = ROOT.parent / "shared" / "audio"
 JFK = SHARED_AUDIO / "jfk.flac"
-JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from realtime.audio_in import MicrophoneSource
 from realtime.engines import Engines
 from realtime.speaker import SpeakerOutput
 from realtime.voice_agent import VoiceAgent
+from tests.waiting import wait_for
 
 LONG = " ".join(f"Here is part {i} of a long story about a lighthouse keeper and her cat." for i in range(1, 30))
 
@@ -37,6 +38,7 @@ class Session:
         return sum(e.type == kind for e in self.events)
 
     async def wait_for(self, kind: str, timeout_s: float) -> bool:
+        """Whether an event of `kind` came within `timeout_s` (bounded; the caller asserts either way)."""
         deadline = time.monotonic() + timeout_s
         while not self.count(kind) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
@@ -59,10 +61,8 @@ async def desktop_session(policy: str, tmp_path: Path) -> AsyncIterator[Session]
         mic = MicrophoneSource(s.audio, agent.push_audio, on_error=agent.emit)
         await mic.start()
         try:
-            for _ in range(100):  # the first input callback comes 0.2-1.75 s after start
-                if mic.frames_in:
-                    break
-                await asyncio.sleep(0.05)
+            # the first input callback comes 0.2-1.75 s after start
+            await wait_for(lambda: mic.frames_in, 5.0, "audio from the virtual microphone", interval=0.05)
             yield Session(agent, speaker, events, sim, engines)
         finally:
             await mic.stop()
@@ -73,7 +73,5 @@ async def desktop_session(policy: str, tmp_path: Path) -> AsyncIterator[Session]
 
 async def start_story(sess: Session) -> None:
     await sess.agent.submit_text("tell me a long story")
-    deadline = time.monotonic() + 30
-    while sess.agent.state != "speaking" and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
+    await wait_for(lambda: sess.agent.state == "speaking", 30.0, "the agent started speaking the story")
     assert sess.agent.state == "speaking"

@@ -79,7 +79,9 @@ def record_speaker(out: Path, env: dict[str, str], rate: int = 48000) -> Iterato
     )
     try:
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and (not out.exists() or out.stat().st_size <= 44):
+        while not out.exists() or out.stat().st_size <= 44:
+            if time.monotonic() >= deadline or proc.poll() is not None:
+                raise AssertionError(f"parecord wrote no audio to {out} within 10 s (exit code {proc.poll()})")
             time.sleep(0.05)
         yield out
     finally:

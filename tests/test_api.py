@@ -7,7 +7,6 @@ real Whisper and Piper.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,71 +14,25 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from starlette.testclient import WebSocketTestSession
 
-from app.ollama_sim import OllamaSim, Reply, Rule
+from app.ollama_sim import OllamaSim
 from app.wiring import load_engines
-from base.status import ComponentStatus
-from core.assistant import Assistant
-from core.config import Settings, load_settings
-from core.llm import OllamaChat
-from core.memory import History
+from core.config import Settings
 from gui.api import create_api
 from gui.transport import parse_audio_frame
 from realtime.engines import Engines
-from realtime.tts.base import Speech
-from realtime.tts.fallback import FallbackTTS
-
-RATE = 22050
-LONG = ("First sentence of a long answer. Second sentence follows it here. Third sentence is also spoken. "
-        "Fourth sentence ends the answer.")
-
-
-class ToneVoice:
-    """A fake voice: 40 ms of tone per character, so longer phrases take longer to play."""
-
-    def __init__(self, name: str = "tone") -> None:
-        self.name = name
-        self.spoken: list[str] = []
-
-    async def synthesize(self, text: str, *, reply_id: str | None = None) -> Speech:
-        self.spoken.append(text)
-        n = int(RATE * 0.04) * max(1, len(text))
-        audio = (np.sin(np.arange(n) * 0.05) * 8000).astype(np.int16)
-        return Speech(audio, RATE, self.name)
-
-    async def probe(self) -> ComponentStatus:
-        return ComponentStatus(self.name, True, "fake")
-
-    async def aclose(self) -> None:
-        return None
-
-
-def make_engines(settings: Settings, voices: list[ToneVoice] | None = None) -> Engines:
-    history = History(settings.path(settings.memory.db_path))
-    tts = FallbackTTS(voices or [ToneVoice()], sample_rate=RATE)
-    assistant = Assistant(settings, OllamaChat(settings.ollama), history, None)
-    return Engines(settings, None, tts, assistant, history, None)
-
-
-def saved_rows(history: History, session_id: str, n: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-    """The session's rows once at least `n` are saved (history is written off the event loop)."""
-    deadline = time.monotonic() + timeout
-    while len(rows := history.recent(session_id, 100)) < n:
-        assert time.monotonic() < deadline, f"only {len(rows)} of {n} history rows were saved"
-        time.sleep(0.02)
-    return rows
-
-
-def scripted_sim() -> OllamaSim:
-    rules = [Rule("long", [Reply(LONG)]), Rule("hello", [Reply("Hello there. Nice to meet you.")])]
-    return OllamaSim(rules, first_token_s=0.05, tokens_per_s=200)
-
-
-def fast_settings(ollama_url: str, tmp_path: Path) -> Settings:
-    memory = {"db_path": str(tmp_path / "a.db"), "embedder": "none"}
-    return load_settings(ollama={"host": ollama_url}, tts={"chain": ["piper"], "sample_rate": RATE},
-                         mcp={"enabled": False}, memory=memory)
+from tests.wsclient import (
+    RATE,
+    ToneVoice,
+    fast_settings,
+    hello,
+    make_engines,
+    next_audio,
+    receive,
+    saved_rows,
+    scripted_sim,
+    until,
+)
 
 
 @pytest.fixture
@@ -97,32 +50,6 @@ def settings(sim: OllamaSim, tmp_path: Path) -> Settings:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_api(make_engines(settings))) as c:
         yield c
-
-
-def receive(ws: WebSocketTestSession) -> dict[str, Any] | bytes:
-    msg = ws.receive()
-    if msg.get("bytes") is not None:
-        return bytes(msg["bytes"])
-    if msg["type"] == "websocket.close":
-        raise AssertionError(f"socket closed: {msg}")
-    return dict(json.loads(msg["text"]))
-
-
-def until(ws: WebSocketTestSession, kind: str, log: list[Any] | None = None,
-          limit: int = 2000) -> dict[str, Any]:
-    """Read frames until an event of `kind`; everything read is appended to `log`."""
-    for _ in range(limit):
-        m = receive(ws)
-        if log is not None:
-            log.append(m)
-        if isinstance(m, dict) and m["type"] == kind:
-            return m
-    raise AssertionError(f"no {kind} event")
-
-
-def hello(ws: WebSocketTestSession, **fields: Any) -> dict[str, Any]:
-    ws.send_text(json.dumps({"type": "hello", "listen": False, **fields}))
-    return until(ws, "ready")
 
 
 def test_text_turn_streams_events_and_audio(client: TestClient) -> None:
@@ -203,10 +130,7 @@ def test_reply_is_cut_to_what_the_client_played(client: TestClient, settings: Se
     with client.websocket_connect("/ws") as ws:
         ready = hello(ws, report_playback=True)
         ws.send_text(json.dumps({"type": "text", "text": "a long answer please"}))
-        first = receive(ws)
-        while not isinstance(first, bytes):
-            first = receive(ws)
-        _, pcm = parse_audio_frame(first)
+        _, pcm = parse_audio_frame(next_audio(ws))
         ws.send_text(json.dumps({"type": "playback", "played_samples": len(pcm), "epoch": 0}))
         until(ws, "playback")  # the server saw phrase 0 finish
         ws.send_text(json.dumps({"type": "interrupt"}))
@@ -223,13 +147,15 @@ def test_played_reports_let_the_turn_finish(client: TestClient) -> None:
         hello(ws, report_playback=True)
         ws.send_text(json.dumps({"type": "text", "text": "hello"}))
         played = 0
-        while True:
+        for _ in range(2000):
             m = receive(ws)
             if isinstance(m, bytes):
                 played += len(parse_audio_frame(m)[1])
                 ws.send_text(json.dumps({"type": "playback", "played_samples": played, "epoch": 0}))
             elif m["type"] == "turn_done":
                 break
+        else:
+            raise AssertionError("no turn_done within 2000 frames while reporting playback")
     assert not m["interrupted"] and played > 0
 
 
@@ -246,6 +172,18 @@ def test_settings_switch_voice_chain_and_mode(settings: Settings) -> None:
         until(ws, "turn_done", log)
     providers = {m["provider"] for m in log if isinstance(m, dict) and m["type"] == "tts_audio"}
     assert providers == {"beta"} and b.spoken and not a.spoken
+
+
+def test_without_the_switch_the_first_voice_speaks(settings: Settings) -> None:
+    """Control for the switch above: the same turn without the settings message is voiced by alpha."""
+    a, b = ToneVoice("alpha"), ToneVoice("beta")
+    with TestClient(create_api(make_engines(settings, [a, b]))) as c, c.websocket_connect("/ws") as ws:
+        hello(ws)
+        ws.send_text(json.dumps({"type": "text", "text": "hello"}))
+        log: list[Any] = []
+        until(ws, "turn_done", log)
+    providers = {m["provider"] for m in log if isinstance(m, dict) and m["type"] == "tts_audio"}
+    assert providers == {"alpha"} and a.spoken and not b.spoken
 
 
 def test_hello_resumes_a_session_and_text_without_hello_works(client: TestClient) -> None:

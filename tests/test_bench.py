@@ -87,6 +87,8 @@ def test_paced_output_ignores_empty_audio_and_rejects_bad_rate() -> None:
     out = PacedOutput(1000, clock=FakeClock())
     out.enqueue(np.zeros(0, dtype=np.int16), 0)
     assert out.played_samples() == 0 and out.pending_samples() == 0
+    out.enqueue(tone(0.5), 1)  # control: real audio is queued
+    assert out.pending_samples() == 500
     with pytest.raises(ValueError, match="sample_rate"):
         PacedOutput(0)
 

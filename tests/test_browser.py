@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,74 +18,16 @@ import pytest
 import soundfile as sf
 
 from app.ollama_sim import OllamaSim, Reply, Rule
-from core.config import Settings, load_settings
+from core.config import load_settings
+from tests.livebrowser import LiveApp, launch_browser, open_page
+from tests.netutil import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
 STORY = ("Here is a long story for you. It begins on a quiet morning by the sea. "
          "A fisherman walks to his boat. He looks at the sky and thinks about the weather. "
          "Then he sets out across the grey water. "
          "The waves are small and the wind is kind. He sings an old song while he works.")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveApp:
-    """The served app (page, /ws, /health) on a free port, in a thread with its own event loop."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.port = settings.gui.port
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.server: Any = None
-        self.error: BaseException | None = None
-        self.loaded = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="live-app", daemon=True)
-
-    def _run(self) -> None:
-        import uvicorn
-
-        from app.wiring import load_engines
-        from gui.app import create_app
-
-        async def main() -> None:
-            engines = await load_engines(self.settings, tools=False)
-            await engines.tts.wait_probed(30)
-            config = uvicorn.Config(create_app(engines), host="127.0.0.1", port=self.port,
-                                    log_level="warning")
-            self.server = uvicorn.Server(config)
-            self.loaded.set()
-            try:
-                await self.server.serve()
-            finally:
-                await engines.aclose()
-
-        try:
-            asyncio.run(main())
-        except BaseException as exc:
-            self.error = exc
-            self.loaded.set()
-
-    def __enter__(self) -> LiveApp:
-        self.thread.start()
-        self.loaded.wait(180)
-        for _ in range(600):
-            if self.error is not None:
-                raise RuntimeError(f"the app did not start: {self.error!r}")
-            if self.server is not None and self.server.started:
-                return self
-            threading.Event().wait(0.1)
-        raise RuntimeError("the app did not start within 60 s")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-        self.thread.join(20)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +39,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         settings = load_settings(
             ollama={"host": sim.url}, tts={"chain": ["piper"]}, mcp={"enabled": False}, memory=memory,
             vad={"silence_ms": 1500},  # Kennedy pauses about a second after "Americans": keep it one turn
-            gui={"host": "127.0.0.1", "port": _free_port()},
+            gui={"host": "127.0.0.1", "port": free_port()},
         )
         with LiveApp(settings) as app:
             yield app
@@ -116,26 +56,6 @@ def mic_wav(tmp_path_factory: pytest.TempPathFactory, jfk_path: Path) -> Path:
     return out
 
 
-def _browser(p: Any, wav: Path | None = None) -> Any:
-    args = ["--autoplay-policy=no-user-gesture-required", "--no-sandbox", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"]
-    if wav is not None:
-        args.append(f"--use-file-for-fake-audio-capture={wav}")
-    return p.chromium.launch(executable_path=CHROMIUM, args=args)
-
-
-def _open(browser: Any, live: LiveApp) -> Any:
-    page = browser.new_page(viewport={"width": 1100, "height": 950})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors
-    page.goto(live.url)
-    page.wait_for_function("window.assistant && window.assistant.sessionId && window.assistant.player "
-                           "&& window.assistant.player.node", timeout=60_000)
-    return page
-
-
 def _events(page: Any, kind: str) -> list[dict[str, Any]]:
     return list(page.evaluate("(k) => window.assistant.events.filter((e) => e.type === k)", kind))
 
@@ -148,8 +68,8 @@ def test_typed_message_is_answered_in_the_chat_and_spoken(live: LiveApp, tmp_pat
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = _browser(p)
-        page = _open(browser, live)
+        browser = launch_browser(p)
+        page = open_page(browser, live)
         page.fill("#va-text textarea", "Hello, who are you?")
         page.press("#va-text textarea", "Enter")
         page.wait_for_function("window.assistant.events.some((e) => e.type === 'turn_done')", timeout=60_000)
@@ -197,8 +117,8 @@ def test_stop_button_cuts_the_reply_at_once(live: LiveApp) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = _browser(p)
-        page = _open(browser, live)
+        browser = launch_browser(p)
+        page = open_page(browser, live)
         page.fill("#va-text textarea", "Tell me a story")
         page.click("#va-send")
         page.wait_for_function("window.assistant.stats.playedSamples > 22050", timeout=60_000)
@@ -223,8 +143,8 @@ def test_microphone_turn_shows_the_transcript_and_speaks_the_reply(live: LiveApp
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = _browser(p, mic_wav)
-        page = _open(browser, live)
+        browser = launch_browser(p, mic_wav)
+        page = open_page(browser, live)
         page.click(".va-mic")
         page.wait_for_function("window.assistant.events.some((e) => e.type === 'partial_transcript')",
                                timeout=60_000)
@@ -268,8 +188,8 @@ def test_talking_over_the_reply_interrupts_it(live: LiveApp, barge_in_wav: Path)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = _browser(p, barge_in_wav)
-        page = _open(browser, live)
+        browser = launch_browser(p, barge_in_wav)
+        page = open_page(browser, live)
         page.click(".va-mic")
         page.wait_for_function("window.assistant.events.some((e) => e.type === 'interrupted')", timeout=90_000)
         interrupted = _events(page, "interrupted")[0]

@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 from faster_whisper import decode_audio
 
+from base.events import LlmToken
 from tests import soundserver
 from tests.desktop import LONG, desktop_session, start_story
 
@@ -36,9 +37,13 @@ async def test_talking_over_the_reply_stops_it(sounddevice_on_pulse: dict[str, s
     async with desktop_session("headset", tmp_path) as sess:
         with soundserver.record_speaker(recording, env):
             await start_story(sess)
+            played_at_start = sess.speaker.played_samples()
             await asyncio.sleep(2.0)  # let the reply play for a while
+            assert sess.speaker.played_samples() > played_at_start  # control: the speaker was playing
             soundserver.play_into_mic(speech, env)
             assert await sess.wait_for("interrupted", 15.0), [e.type for e in sess.events][-20:]
+            # control: the model had more to send, so "no more tokens" below means its stream was stopped
+            assert not any(isinstance(e, LlmToken) and e.done for e in sess.events)
             tokens = sess.count("llm_token")
             requests = len(sess.sim.chat_requests())
             played = sess.speaker.played_samples()

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,7 +31,10 @@ from realtime import desktop as desktop_audio
 from realtime.audio_out import BufferedOutput
 from tests import soundserver
 from tests.fakes import FixedSTT
-from tests.test_api import fast_settings, hello, make_engines, scripted_sim, until
+from tests.livebrowser import LiveApp, launch_browser, open_page
+from tests.netutil import free_port
+from tests.waiting import wait_for, wait_for_sync
+from tests.wsclient import fast_settings, hello, make_engines, scripted_sim, until
 
 
 @pytest.fixture
@@ -143,7 +145,10 @@ def test_one_desktop_session_at_a_time(settings: Settings, fake_devices: type[Fa
             assert other["audio"] == "browser"
             second.send_bytes(np.zeros(480, dtype="<i2").tobytes())  # browser audio is fine there
             second.send_text(json.dumps({"type": "text", "text": "hello"}))
-            assert until(second, "turn_done")["text"]
+            second_log: list[Any] = []
+            assert until(second, "turn_done", second_log)["text"]
+            # control for `not any(bytes)` above: the same turn in browser mode does send audio frames
+            assert any(isinstance(m, bytes) for m in second_log)
         first.send_text(json.dumps({"type": "interrupt"}))
     assert not speaker.running  # closing the session closed the devices
     with listening_client(settings) as client:  # and once it is closed, the next session may have them
@@ -154,12 +159,6 @@ def test_one_desktop_session_at_a_time(settings: Settings, fake_devices: type[Fa
 
 
 # --- the real thing: uvicorn, websockets, PulseAudio, Whisper, Piper ---------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 async def _next(ws: Any, frames: list[Any], timeout: float) -> dict[str, Any] | None:
     """The next JSON event (binary frames are counted into `frames`), or None after `timeout`."""
@@ -208,14 +207,18 @@ async def test_desktop_mic_and_speaker_through_ws(sounddevice_on_pulse: dict[str
         s.ollama.host = sim.url
         engines = await load_engines(s, tools=False)
         app = create_api(engines)
-        port = _free_port()
+        port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         serving = asyncio.create_task(server.serve())
         recording = tmp_path / "speaker.wav"
         try:
-            while not server.started:
+            for _ in range(1200):
                 assert not serving.done(), "the app did not start"
+                if server.started:
+                    break
                 await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("uvicorn did not report started within 60 s")
             url = f"ws://127.0.0.1:{port}/ws"
             async with websockets.connect(url) as ws:
                 frames: list[Any] = []
@@ -235,10 +238,8 @@ async def test_desktop_mic_and_speaker_through_ws(sounddevice_on_pulse: dict[str
                 assert (await _until(ws, "error", log, frames))["code"] == "BAD_MESSAGE"
                 [session] = [x for x in app.state.sessions if x.desktop is not None]
                 mic = session.desktop.mic
-                for _ in range(100):  # the first input callback can take a while on PulseAudio
-                    if mic.frames_in:
-                        break
-                    await asyncio.sleep(0.05)
+                # the first input callback can take a while on PulseAudio
+                await wait_for(lambda: mic.frames_in, 5.0, "audio from the virtual microphone")
                 with soundserver.record_speaker(recording, env):
                     player = soundserver.play_into_mic(speech, env)
                     final = await _until(ws, "final_transcript", log, frames, timeout=60)
@@ -269,8 +270,6 @@ def test_page_switches_to_the_computers_mic_and_speaker(sounddevice_on_pulse: di
     """The user picks 'Audio: this computer' in the page, speaks to the computer, hears the reply from it."""
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import LiveApp, _browser, _free_port, _open
-
     env = sounddevice_on_pulse
     speech = tmp_path / "jfk.wav"
     sf.write(speech, decode_audio(str(jfk_path)), 16000)
@@ -279,11 +278,11 @@ def test_page_switches_to_the_computers_mic_and_speaker(sounddevice_on_pulse: di
         settings = load_settings(
             ollama={"host": sim.url}, tts={"chain": ["piper"]}, mcp={"enabled": False}, vad={"silence_ms": 1500},
             memory={"db_path": str(tmp_path / "a.db"), "embedder": "none"},
-            gui={"host": "127.0.0.1", "port": _free_port()})
+            gui={"host": "127.0.0.1", "port": free_port()})
         with LiveApp(settings) as live, sync_playwright() as p:
             app = live.server.config.app  # the served FastAPI app, for a look at the device slot
-            browser = _browser(p)
-            page = _open(browser, live)
+            browser = launch_browser(p)
+            page = open_page(browser, live)
             first = page.evaluate("window.assistant.sessionId")
             assert page.input_value(".va-audio-select") == "browser"
             page.select_option(".va-audio-select", "desktop")
@@ -308,10 +307,7 @@ def test_page_switches_to_the_computers_mic_and_speaker(sounddevice_on_pulse: di
             page.wait_for_function("window.assistant.events.filter((e) => e.type === 'ready').length === 3",
                                    timeout=30_000)
             assert not page.is_disabled(".va-mic")
-            for _ in range(50):
-                if app.state.desktop_slot.owner is None:
-                    break
-                page.wait_for_timeout(100)
+            wait_for_sync(lambda: app.state.desktop_slot.owner is None, 5.0, "the desktop devices were released")
             assert app.state.desktop_slot.owner is None
             assert not page.errors, page.errors
             browser.close()

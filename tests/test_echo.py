@@ -20,6 +20,7 @@ import soxr
 import webrtcvad
 from faster_whisper import decode_audio
 
+from app.ollama_sim import OllamaSim
 from core.assistant import Assistant
 from core.config import load_settings
 from core.llm import OllamaChat
@@ -199,9 +200,11 @@ def test_a_failing_listener_does_not_silence_the_speaker(caplog: pytest.LogCaptu
 
 
 # --- the policy in the voice agent ----------------------------------------------------------------------
-def make_agent(output: Any, policy: str = "echo_cancel") -> VoiceAgent:
+def make_agent(output: Any, policy: str = "echo_cancel", ollama_url: str | None = None) -> VoiceAgent:
     s = load_settings()
     s.barge_in.policy = policy  # type: ignore[assignment]
+    if ollama_url is not None:
+        s.ollama.host = ollama_url
     history = ListHistory()
     engines = Engines(s, FixedSTT(), ToneTTS(), Assistant(s, OllamaChat(s.ollama), history), history)  # type: ignore[arg-type]
     return VoiceAgent(engines, output)
@@ -217,13 +220,18 @@ async def test_echo_cancel_policy_cleans_the_mic_with_what_the_speaker_played(fa
     spk.enqueue(far_speech[: FAR_RATE * 3], 0)
     mic = echo_of(far_speech[: FAR_RATE * 3])
     for pos in range(0, len(mic) - NEAR_CHUNK + 1, NEAR_CHUNK):
-        while spk.played_samples() * 16000 < (pos + NEAR_CHUNK) * FAR_RATE:  # the device plays in step
+        for _ in range(100):  # the device plays in step: a few blocks per mic chunk
+            if spk.played_samples() * 16000 >= (pos + NEAR_CHUNK) * FAR_RATE:
+                break
             spk._callback(np.zeros((FAR_BLOCK, 1), np.int16), FAR_BLOCK, None, None)
+        else:
+            raise AssertionError(f"the speaker stopped counting played samples at {spk.played_samples()}")
         agent.push_audio(mic[pos:pos + NEAR_CHUNK])
     clean = np.concatenate(heard)
     s = int((LEAD_S + 1.0) * 16000)
     assert agent.barge_in.echo.far_frames > 250  # the reference really came from the speaker
     assert level_db(mic[s:len(clean)]) - level_db(clean[s:]) >= 20
+    assert spk._played_listeners  # control: attached while the session is open
     await agent.aclose()
     assert spk._played_listeners == []  # closing the session detaches the canceller
 
@@ -245,3 +253,41 @@ async def test_without_the_canceller_the_mic_is_ignored_while_speaking(
         agent = make_agent(started_speaker())
     assert agent.barge_in.echo is None and agent.barge_policy == "ignore_while_speaking"  # never interrupts itself
     assert "pip install livekit" in caplog.text
+
+
+async def user_talks(agent: VoiceAgent, speech: np.ndarray, *, while_speaking: bool) -> list[str]:
+    """Push 1.5 s of the user's speech (with the reply playing, if asked); the event types the agent emitted."""
+    events: list[str] = []
+    remove = agent.subscribe(lambda e: events.append(e.type))
+    if while_speaking:
+        agent.barge_in.speaking_started()  # what the agent does once the reply is heard
+    for pos in range(0, 16000 * 3 // 2, NEAR_CHUNK):
+        agent.push_audio(speech[pos:pos + NEAR_CHUNK])
+    if while_speaking:
+        agent.barge_in.speaking_stopped()
+    remove()
+    return events
+
+
+async def test_without_the_canceller_the_users_voice_is_dropped_only_while_speaking(
+        monkeypatch: pytest.MonkeyPatch, user_speech: np.ndarray) -> None:
+    """The fallback's effect: the user's voice over the reply starts nothing; the same voice after it does."""
+    def unavailable(rate: int) -> EchoCanceller:
+        raise EchoCancellerError("no canceller in this test")
+
+    monkeypatch.setattr("realtime.echo.EchoCanceller", unavailable)
+    with OllamaSim() as sim:
+        agent = make_agent(started_speaker(), ollama_url=sim.url)
+        assert agent.barge_policy == "ignore_while_speaking"
+        assert await user_talks(agent, user_speech, while_speaking=True) == []
+        assert "speech_started" in await user_talks(agent, user_speech, while_speaking=False)  # control
+        await agent.aclose()
+
+
+async def test_with_a_headset_the_same_voice_while_speaking_starts_a_turn(user_speech: np.ndarray) -> None:
+    """Control for the fallback above: under `headset` the voice over the reply is heard."""
+    with OllamaSim() as sim:
+        agent = make_agent(started_speaker(), policy="headset", ollama_url=sim.url)
+        assert agent.barge_policy == "headset"
+        assert "speech_started" in await user_talks(agent, user_speech, while_speaking=True)
+        await agent.aclose()

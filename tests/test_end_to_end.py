@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 import soundfile as sf
 
 from app.ollama_sim import OllamaSim
+from tests.netutil import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENT_TYPES = {"state", "speech_started", "speech_ended", "partial_transcript", "final_transcript", "llm_token",
@@ -35,12 +35,6 @@ def converse(args: list[str], tmp: Path, ollama_url: str, **env: str) -> tuple[i
                           capture_output=True, text=True, timeout=600)
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     return proc.returncode, events, proc.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.slow

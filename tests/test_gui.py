@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from core.config import Settings
 from gui.app import _session_choices, create_app, session_messages
-from tests.test_api import fast_settings, hello, make_engines, scripted_sim, until
+from tests.wsclient import fast_settings, hello, make_engines, scripted_sim, until
 
 
 @pytest.fixture

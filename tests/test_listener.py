@@ -149,19 +149,29 @@ async def test_candidate_before_the_endpoint_and_resumed_when_the_speaker_goes_o
     assert not {"turn_candidate", "speech_resumed"} & {e.type for e in events}  # off when preemption is off
 
 
-async def test_silence_and_steady_noise_give_no_final() -> None:
+async def test_silence_and_steady_noise_give_no_final(jfk: np.ndarray) -> None:
     events, _, _ = await run(silence(5.0))
     assert events == []
     noise = pcm16(np.random.default_rng(1).standard_normal(8 * SR) * 0.1)
     events, _, stt = await run(noise)
     assert of(events, FinalTranscript) == [] and of(events, SpeechStarted) == []
     assert stt.calls == []
+    # control: three seconds of speech on the same silence and on the same noise do give one turn each
+    for background in (silence(8.0), noise):
+        mixed = background.astype(np.int32)
+        mixed[2 * SR:5 * SR] += jfk[: 3 * SR]
+        events, _, stt = await run(np.clip(mixed, -32768, 32767).astype(np.int16))
+        assert len(of(events, SpeechStarted)) == 1 and len(of(events, FinalTranscript)) == 1
+        assert stt.calls
 
 
 async def test_empty_final_means_no_final_transcript(jfk: np.ndarray) -> None:
     audio = np.concatenate([jfk, silence(2.0)])
     events, _, _ = await run(audio, stt=ScriptedSTT(script=""), vad_cfg=ONE_TURN)
     assert [e.type for e in events] == ["speech_started", "speech_ended"]
+    # control: the same audio with a decoder that hears words gives the final
+    events, _, _ = await run(audio, vad_cfg=ONE_TURN)
+    assert len(of(events, FinalTranscript)) == 1
 
 
 async def test_two_utterances_two_finals_in_order(jfk: np.ndarray) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from typing import Any
 
@@ -15,6 +14,8 @@ from core.assistant import Assistant
 from core.config import load_settings
 from core.llm import OllamaChat
 from tests.fakes import ListHistory, ScriptedTools
+from tests.netutil import free_port
+from tests.waiting import wait_for
 
 
 def settings_for(url: str, **ollama: Any) -> Any:
@@ -27,12 +28,6 @@ def settings_for(url: str, **ollama: Any) -> Any:
 
 async def run_turn(assistant: Assistant, text: str, turn_id: str = "t1") -> list[Event]:
     return [ev async for ev in assistant.reply("s1", turn_id, text)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_streams_tokens_and_sends_the_user_message() -> None:
@@ -157,8 +152,7 @@ async def test_cancel_stops_the_stream_at_once() -> None:
                     got.append(ev.text)
 
         task = asyncio.create_task(consume())
-        while len(got) < 3:
-            await asyncio.sleep(0.01)
+        await wait_for(lambda: len(got) >= 3, 10.0, "three tokens streamed", interval=0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -17,8 +17,7 @@ from ollama._types import Tool
 
 from core.config import Settings, load_settings
 from core.mcp_client.toolbox import McpToolBox
-
-SAMPLE_SERVER = Path(__file__).resolve().parent / "mcp_sample_server.py"
+from tests.mcp_helpers import SAMPLE_SERVER, server_pids
 
 # One tool box (two server processes) is shared by the module's tests: spawning is the slow part.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -37,23 +36,6 @@ def make_settings(tmp: Path, *, embedder: str = "none", timeout_s: float = 20.0)
             "extra_servers": [{"name": "sample", "command": sys.executable, "args": [str(SAMPLE_SERVER)]}],
         },
     )
-
-
-def server_pids(marker: str) -> list[int]:
-    """PIDs of this process's children whose command line contains `marker` (stdio_client hides them)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == os.getpid() and marker in cmdline:
-            pids.append(int(entry.name))
-    return pids
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -18,8 +18,7 @@ from realtime.listener import Listener
 from realtime.stt import build_stt
 from realtime.vad import build_vad
 from tests import soundserver
-from tests.conftest import JFK_TEXT
-from tests.test_stt import wer
+from tests.transcripts import JFK_TEXT, wer
 
 
 async def test_file_source_delivers_the_whole_file_in_30ms_frames(jfk_path: Path) -> None:

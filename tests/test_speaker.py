@@ -15,6 +15,7 @@ from core.config import AudioConfig
 from realtime.speaker import SpeakerError, SpeakerOutput
 from realtime.tts.piper_voice import PiperTTS
 from tests.soundserver import record_speaker
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.sound]
 
@@ -65,13 +66,6 @@ def load(path: Path) -> np.ndarray:
     return np.asarray(audio).reshape(-1)
 
 
-async def wait_until(cond: object, timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond() and loop.time() < end:  # type: ignore[operator]
-        await asyncio.sleep(0.01)
-
-
 async def test_phrases_play_back_to_back_without_gaps(sd_pulse: dict[str, str], phrases: list[np.ndarray],
                                                       tmp_path: Path) -> None:
     reference = np.concatenate(phrases)
@@ -82,7 +76,7 @@ async def test_phrases_play_back_to_back_without_gaps(sd_pulse: dict[str, str], 
         with record_speaker(tmp_path / "out.wav", sd_pulse, rate=REC_RATE) as wav:
             spk.enqueue(phrases[0], 0)
             # the next phrases arrive while the first is playing, as they do from the voice
-            await wait_until(lambda: spk.played_samples() > RATE // 2)
+            await wait_for(lambda: spk.played_samples() > RATE // 2, 15.0, "half a second played", interval=0.01)
             spk.enqueue(phrases[1], 1)
             await asyncio.sleep(0.2)
             spk.enqueue(phrases[2], 2)
@@ -108,7 +102,8 @@ async def test_clear_silences_the_speaker_at_once(sd_pulse: dict[str, str], phra
         with record_speaker(tmp_path / "out.wav", sd_pulse, rate=REC_RATE) as wav:
             for seq, p in enumerate(phrases):
                 spk.enqueue(p, seq)
-            await wait_until(lambda: spk.played_samples() > RATE)  # one second into the reply
+            await wait_for(lambda: spk.played_samples() > RATE, 15.0, "one second of the reply played",
+                           interval=0.01)
             at_clear = spk.played_samples() / RATE
             spk.clear()
             played_before = spk.played_samples()
@@ -137,7 +132,7 @@ async def test_enqueue_after_clear_plays_the_new_reply(sd_pulse: dict[str, str],
     await spk.start()
     try:
         spk.enqueue(phrases[0], 0)
-        await wait_until(lambda: spk.played_samples() > RATE // 4)
+        await wait_for(lambda: spk.played_samples() > RATE // 4, 15.0, "a quarter second played", interval=0.01)
         spk.clear()
         spk.enqueue(phrases[2], 1)
         await spk.wait_done()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 from pathlib import Path
 
 import pytest
@@ -14,24 +13,9 @@ from realtime.audio_in import FileSource
 from realtime.listener import Listener
 from realtime.stt import SpeechToText, SttUnavailable, build_stt, stt_status
 from realtime.vad import build_vad
-from tests.conftest import JFK_TEXT
+from tests.transcripts import JFK_TEXT, wer, words
 
 ONE_TURN = VadConfig(silence_ms=1500)  # JFK pauses ~1.1 s twice: the default 700 ms would make three turns
-
-
-def words(text: str) -> list[str]:
-    return re.sub(r"[^\w\s']", " ", text.lower()).split()
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate: word-level edit distance over the reference length."""
-    ref, hyp = words(reference), words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(1, len(ref))
 
 
 def test_wer_helper() -> None:

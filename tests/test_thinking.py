@@ -22,7 +22,7 @@ from core.config import Settings, load_settings
 from core.llm import OllamaChat
 from core.mcp_client.toolbox import McpToolBox
 from core.memory import History
-from tests.test_mcp_toolbox import SAMPLE_SERVER, server_pids
+from tests.mcp_helpers import SAMPLE_SERVER, server_pids
 
 RULES = [
     Rule("remember that", [Reply("", [{"name": "remember", "arguments": {"text": "I am allergic to peanuts"}}]),
@@ -95,6 +95,8 @@ async def test_remembers_across_a_restart_and_uses_the_movie_table(tmp_path: Pat
             if await two.tools.recall("what can't I eat?", 3, 3.0):
                 break
             await asyncio.sleep(0.5)
+        else:
+            raise AssertionError("the remembered fact was never recalled after the restart (60 tries)")
         await two.turn("What can't I eat?")
         system = sim.chat_requests()[-1]["messages"][0]["content"]
         assert "allergic to peanuts" in system
@@ -134,6 +136,8 @@ async def test_faults_give_coded_errors_and_the_next_turn_works(tmp_path: Path) 
             if pids and len(sim.chat_requests()) > asked:
                 break
             await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"the slow call never reached a running sample server within 5 s (pids {pids})")
         await asyncio.sleep(0.5)
         for pid in pids:
             os.kill(pid, signal.SIGKILL)

@@ -15,7 +15,7 @@ import pytest
 from faster_whisper import decode_audio
 
 from app.ollama_sim import OllamaSim, Reply, Rule
-from base.events import Event, Interrupted, Latency
+from base.events import Event, Interrupted, Latency, LlmToken
 from core.assistant import Assistant
 from core.config import load_settings
 from core.llm import OllamaChat
@@ -24,6 +24,7 @@ from realtime.engines import Engines
 from realtime.paced_output import PacedOutput
 from realtime.voice_agent import VoiceAgent
 from tests.fakes import FixedSTT, ListHistory, ToneTTS
+from tests.waiting import wait_for
 
 THREE = "The sky is blue because of Rayleigh scattering. Sunsets look red for the same reason. Isn't that neat?"
 LONG = " ".join(f"This is sentence number {i} of a very long story." for i in range(1, 40))
@@ -45,6 +46,10 @@ def make_agent(url: str, output: Any, *, streaming: bool = True, policy: str = "
 
 def kinds(events: list[Event]) -> list[str]:
     return [e.type for e in events]
+
+
+async def until_speaking(agent: VoiceAgent) -> None:
+    await wait_for(lambda: agent.state == "speaking", 15.0, "the agent started speaking its reply")
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +87,10 @@ async def test_barge_in_stops_playback_and_keeps_only_what_was_heard(speech_pcm:
         out = PacedOutput(22050)
         agent, history, events = make_agent(sim.url, out)
         await agent.submit_text("tell me a long story")
-        while agent.state != "speaking":
-            await asyncio.sleep(0.02)
+        await until_speaking(agent)
+        played_at_start = out.played_samples()
         await asyncio.sleep(0.8)
+        assert out.played_samples() > played_at_start  # control: before the barge-in the reply was playing
         # the user talks over the reply: real speech, pushed in real time through the real listener
         for i in range(0, 16000 * 2, 480):
             agent.push_audio(speech_pcm[i:i + 480])
@@ -92,6 +98,8 @@ async def test_barge_in_stops_playback_and_keeps_only_what_was_heard(speech_pcm:
             if any(e.type == "interrupted" for e in events):
                 break
         assert any(e.type == "interrupted" for e in events)
+        # control: the stream still had more to send when it was cut, so "no more tokens" below means stopped
+        assert not any(isinstance(e, LlmToken) and e.done for e in events)
         played = out.played_samples()
         tokens_at_interrupt = sum(1 for e in events if e.type == "llm_token")
         n_requests = len(sim.chat_requests())
@@ -108,20 +116,34 @@ async def test_barge_in_stops_playback_and_keeps_only_what_was_heard(speech_pcm:
     assert len(heard) < len(row["content"]) and interrupted.heard == row["heard"]
 
 
-async def test_speakers_policy_ignores_the_mic_while_speaking(speech_pcm: np.ndarray) -> None:
+async def talk_over_the_reply(policy: str, speech_pcm: np.ndarray) -> list[Event]:
+    """Ask about the sky, then push two seconds of speech while the reply plays; the agent's events."""
     with OllamaSim([Rule("sky", [Reply(THREE)])], first_token_s=0.05, tokens_per_s=40) as sim:
         out = PacedOutput(22050)
-        agent, _history, events = make_agent(sim.url, out, policy="ignore_while_speaking")
+        agent, _history, events = make_agent(sim.url, out, policy=policy)
         await agent.submit_text("why is the sky blue?")
-        while agent.state != "speaking":
-            await asyncio.sleep(0.02)
+        await until_speaking(agent)
         for i in range(0, 16000 * 2, 480):
             agent.push_audio(speech_pcm[i:i + 480])
             await asyncio.sleep(0.01)
         await agent.wait_idle()
         await agent.aclose()
+    return events
+
+
+async def test_speakers_policy_ignores_the_mic_while_speaking(speech_pcm: np.ndarray) -> None:
+    events = await talk_over_the_reply("ignore_while_speaking", speech_pcm)
     assert "interrupted" not in kinds(events)
     assert "speech_started" not in kinds(events)
+    assert kinds(events).count("turn_done") == 1  # the reply played to its end
+
+
+async def test_headset_policy_the_same_speech_starts_a_turn_and_interrupts(speech_pcm: np.ndarray) -> None:
+    """Control for the test above: the same speech over the same reply is heard and cuts it under `headset`."""
+    events = await talk_over_the_reply("headset", speech_pcm)
+    k = kinds(events)
+    assert "speech_started" in k and "interrupted" in k
+    assert k.index("speech_started") < k.index("interrupted")
 
 
 async def test_a_new_message_supersedes_the_reply_in_progress() -> None:
@@ -129,8 +151,7 @@ async def test_a_new_message_supersedes_the_reply_in_progress() -> None:
         out = PacedOutput(22050)
         agent, history, events = make_agent(sim.url, out, listen=False)
         first = await agent.submit_text("tell me a long story")
-        while agent.state != "speaking":
-            await asyncio.sleep(0.02)
+        await until_speaking(agent)
         second = await agent.submit_text("hello")
         await agent.wait_idle()
         await agent.aclose()
