@@ -48,7 +48,7 @@ def test_user_token_is_signed_and_grants_the_room(client: TestClient) -> None:
     v = claims.video
     assert v is not None and v.room_join and v.room == "kitchen" and v.can_publish and v.can_subscribe
     assert not v.agent
-    with pytest.raises(Exception, match="[Ss]ignature"):
+    with pytest.raises(Exception, match=r"[Ss]ignature"):
         TokenVerifier(KEY, "another-secret-that-is-long-enough").verify(body["token"])
 
 
