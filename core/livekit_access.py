@@ -75,5 +75,5 @@ async def probe(cfg: LiveKitConfig, timeout_s: float = 2.0) -> tuple[bool, str, 
             resp = await client.get(http_url(cfg.url) + "/")
     except httpx.HTTPError as exc:
         return False, f"{cfg.url} does not answer ({type(exc).__name__}: {exc})", \
-            f"start the server (`livekit-server --dev` for a local one) or fix livekit.url / LIVEKIT_URL"
+            "start the server (`livekit-server --dev` for a local one) or fix livekit.url / LIVEKIT_URL"
     return True, f"{cfg.url} answers (HTTP {resp.status_code}), room {cfg.room_name!r}, key {cfg.api_key}", ""
