@@ -31,7 +31,7 @@ $(VENV)/.stamp: requirements.lock pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-run: setup
+run: setup .tools/.stamp-livekit-client
 	$(BIN)/python launch.py
 
 check: setup
@@ -43,8 +43,14 @@ INSPECTOR_VERSION := 0.15.0
 	npm install --silent --no-audit --no-fund --prefix .tools @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
 	touch $@
 
+# livekit-client (npm) for the page's LiveKit mode, served by the app from .tools/ (no CDN).
+LIVEKIT_CLIENT_VERSION := 2.23.0
+.tools/.stamp-livekit-client:
+	npm install --silent --no-audit --no-fund --prefix .tools livekit-client@$(LIVEKIT_CLIENT_VERSION)
+	touch $@
+
 # The whole suite, slow tests included (real models, sound server, browser), after the linters: what CI runs.
-test: setup .tools/.stamp-inspector
+test: setup .tools/.stamp-inspector .tools/.stamp-livekit-client
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/mypy tests

@@ -1,4 +1,4 @@
-"""Entry point: `python launch.py [app|converse|check|devices|bench] ...`.
+"""Entry point: `python launch.py [app|converse|check|devices|bench|livekit] ...`.
 
 The configuration is validated before anything heavy is imported, so a typo in config.yaml costs a second and
 one clear line, not a model load and a stack trace.
@@ -31,15 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("desktop", help="talk through this computer's microphone and speaker (no GUI)")
     b = sub.add_parser("bench", help="latency benchmark (see README)")
     b.add_argument("rest", nargs=argparse.REMAINDER)
+    lk = sub.add_parser("livekit", help="run as a LiveKit agent worker: livekit dev|start|console (see README)")
+    lk.add_argument("rest", nargs=argparse.REMAINDER)
     return p
 
 
 def _split_bench(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Everything after `bench` goes to app.bench untouched (argparse REMAINDER would reorder options)."""
+    """Everything after `bench` or `livekit` goes to that command untouched (argparse REMAINDER would reorder
+    options)."""
     i = 0
     while i < len(argv) and argv[i].startswith("-"):
         i += 2 if argv[i] == "--config" else 1
-    if i < len(argv) and argv[i] == "bench":
+    if i < len(argv) and argv[i] in ("bench", "livekit"):
         return argv[:i + 1], argv[i + 1:]
     return argv, []
 
@@ -74,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         from app.bench import main as bench_main
 
         return bench_main(settings, bench_argv or args.rest)
+    if command == "livekit":
+        from app.livekit_agent import run as livekit_run
+
+        return livekit_run(settings, bench_argv or args.rest, config=args.config)
     from gui.app import serve
 
     serve(settings)

@@ -90,6 +90,11 @@ async def _gather(settings: Settings) -> list[ComponentStatus]:
             out.append(Component("echo canceller", False, str(exc), "make setup (installs livekit)",
                                  required=False))
 
+    from core.livekit_access import probe as livekit_probe  # optional: the scale path (a LiveKit server)
+
+    ok, detail, fix = await livekit_probe(settings.livekit)
+    out.append(Component("livekit", ok, detail, fix, required=False))
+
     try:
         import sounddevice as sd
 

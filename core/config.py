@@ -8,12 +8,13 @@ in a YAML file is much harder to understand.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +143,51 @@ class GuiConfig(Section):
     port: int = Field(7860, ge=1, le=65535)
 
 
+# The seed's plain variables (LIVEKIT_URL, ...), also what livekit's own tools read; ASSISTANT_LIVEKIT__* wins.
+LIVEKIT_ENV = {"url": "LIVEKIT_URL", "api_key": "LIVEKIT_API_KEY", "api_secret": "LIVEKIT_API_SECRET",
+               "room_name": "LIVEKIT_ROOM_NAME", "token_ttl_s": "LIVEKIT_TOKEN_TTL"}
+
+
+class LiveKitConfig(Section):
+    """A LiveKit server (SFU) the assistant can join as an agent; off until url, key and secret are set."""
+
+    url: str | None = Field(None, description="ws(s):// URL of the LiveKit server, e.g. ws://localhost:7880")
+    api_key: str | None = None
+    api_secret: SecretStr | None = Field(None, description="never logged, never shown: a SecretStr")
+    room_name: str = Field("voice-assistant", min_length=1, max_length=128)
+    token_ttl_s: int = Field(86400, ge=60, le=30 * 86400)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seed_env(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for key, var in LIVEKIT_ENV.items():
+            value = os.environ.get(var)
+            if value and f"{ENV_PREFIX}LIVEKIT__{key.upper()}" not in os.environ:  # env wins over the file
+                if key == "token_ttl_s" and not value.strip().isdigit():
+                    raise ValueError(f"{var} = {value!r} is not a whole number of seconds (e.g. 86400)")
+                out[key] = value
+        return out
+
+    @field_validator("url")
+    @classmethod
+    def _ws(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("ws://", "wss://", "http://", "https://")):
+            raise ValueError("must start with ws://, wss://, http:// or https:// (e.g. ws://localhost:7880)")
+        return v.rstrip("/") if v else None
+
+    def missing(self) -> list[str]:
+        """What still has to be set before tokens can be made, named as the user would set it."""
+        pairs = (("url", self.url), ("api_key", self.api_key), ("api_secret", self.api_secret))
+        return [f"livekit.{k} (or {LIVEKIT_ENV[k]})" for k, v in pairs if not v]
+
+    @property
+    def configured(self) -> bool:
+        return not self.missing()
+
+
 class Settings(BaseSettings):
     """The whole configuration. Paths are relative to the project root unless absolute."""
 
@@ -160,6 +206,7 @@ class Settings(BaseSettings):
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     mcp: McpConfig = Field(default_factory=McpConfig)
     gui: GuiConfig = Field(default_factory=GuiConfig)
+    livekit: LiveKitConfig = Field(default_factory=LiveKitConfig)
 
     @classmethod
     def settings_customise_sources(

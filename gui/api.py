@@ -52,6 +52,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from gui.livekit_routes import livekit_router
 from gui.ws_session import WsSession
 from realtime.desktop import DesktopSlot
 from realtime.engines import Engines
@@ -92,5 +93,6 @@ def create_api(engines: Engines) -> FastAPI:
         finally:
             active.discard(session)
 
+    app.include_router(livekit_router(engines.settings.livekit))  # tokens for the page's LiveKit mode
     app.mount(CLIENT_PATH, StaticFiles(directory=STATIC_DIR), name="client")
     return app

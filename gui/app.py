@@ -27,6 +27,9 @@ PANEL = """
 <div class="va-root">
   <div class="va-bar">
     <span class="va-state" data-state="offline">Connecting…</span>
+    <label class="va-conn" title="WebSocket: straight to this app; LiveKit: through a LiveKit server and the
+      assistant's agent worker (python launch.py livekit dev)">Connection <select class="va-conn-select">
+      <option value="ws">WebSocket</option><option value="livekit">LiveKit</option></select></label>
     <label class="va-audio" title="where the assistant listens and speaks; switching keeps the conversation">
       Audio <select class="va-audio-select"><option value="browser">this browser</option>
       <option value="desktop">this computer</option></select></label>
@@ -35,12 +38,14 @@ PANEL = """
     <button class="va-btn va-stop" type="button" disabled title="stop the reply">■ Stop</button>
     <span class="va-status"></span>
   </div>
+  <div class="va-lk" hidden></div>
   <div class="va-banners"></div>
   <div class="va-chat" aria-live="polite"></div>
   <details class="va-latency-box"><summary>Latency</summary><div class="va-latency"></div></details>
 </div>
 """
-MOUNT_JS = f"import('{CLIENT_PATH}/client.js').then((m) => m.mount(element));"
+MOUNT_JS = (f"import('{CLIENT_PATH}/client.js').then((m) => m.mount(element));"
+            f"import('{CLIENT_PATH}/livekit.js').then((m) => m.mountLiveKit(element));")
 SEND_JS = "(t) => { if (window.assistant) window.assistant.sendText(t); return ''; }"
 STREAMING_JS = "(v) => { if (window.assistant) window.assistant.setSettings({streaming: v}); }"
 CHAIN_JS = "(v) => { if (window.assistant && v && v.length) window.assistant.setSettings({tts_chain: v}); }"
