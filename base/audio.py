@@ -32,15 +32,15 @@ def to_float32(pcm: np.ndarray) -> np.ndarray:
 def to_pcm16(audio: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     """Any float/int, mono/multichannel array to int16 mono at `dst_rate` (soxr, high quality)."""
     a = np.asarray(audio)
-    if a.ndim == 2:
-        # (frames, channels) as soundfile/av give it; a (channels, frames) array has fewer rows than columns
-        a = a.mean(axis=1) if a.shape[0] >= a.shape[1] else a.mean(axis=0)
     if a.dtype == np.int16:
         f = to_float32(a)
     elif np.issubdtype(a.dtype, np.integer):
         f = a.astype(np.float32) / float(np.iinfo(a.dtype).max)
     else:
         f = a.astype(np.float32)
+    if f.ndim == 2:  # channels are averaged after scaling, so int16 stereo never clips
+        # (frames, channels) as soundfile/av give it; a (channels, frames) array has fewer rows than columns
+        f = f.mean(axis=1) if f.shape[0] >= f.shape[1] else f.mean(axis=0)
     if src_rate != dst_rate and len(f):
         f = soxr.resample(f, src_rate, dst_rate, quality="HQ")
     return to_int16(f)
