@@ -135,7 +135,7 @@ def test_unclosed_code_block_is_never_read() -> None:
 @pytest.mark.parametrize(("raw", "spoken"), [
     ("**bold** and __strong__ and *it* and _em_", "bold and strong and it and em"),
     ("snake_case_name stays", "snake_case_name stays"),
-    ("Visit https://github.com/org/repo?x=1.", "Visit github.com"),
+    ("Visit https://github.com/org/repo?x=1.", "Visit github.com."),
     ("mail bob@example.com now", "mail bob at example.com now"),
     ("It is 25°C ☀️ 😀👍🏽", "It is 25°C"),
     ("| a | b |\n|---|---|\n| 1 | 2 |", "a, b, 1, 2,"),
