@@ -210,8 +210,8 @@ def _cuttable_after(word: str) -> bool:
 
 def emoji_names(text: str) -> list[str]:
     """Unicode names of the emoji in `text` ("party popper"), for a reply that is nothing but emoji."""
-    return [unicodedata.name(ch, "").lower() for ch in text
-            if unicodedata.category(ch) == "So" and _is_emoji(ch) and unicodedata.name(ch, "")]
+    names = (unicodedata.name(ch, "") for ch in text if unicodedata.category(ch) == "So" and _is_emoji(ch))
+    return [n.lower() for n in names if n]
 
 
 def _skip_space(buf: str, i: int) -> int:

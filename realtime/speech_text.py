@@ -82,7 +82,7 @@ def _plural(value: str, pair: tuple[str, str]) -> str:
 
 # --- web addresses and markup -------------------------------------------------------------------------
 def _domain(host: str) -> str:
-    host = host.lower().removeprefix("www.")
+    host = host.removeprefix("www.").removeprefix("WWW.")
     return " dot ".join(p for p in host.split(".") if p)
 
 
@@ -101,7 +101,7 @@ def _bare_domain(m: re.Match[str]) -> str:
 _WEB: list[_Rule] = [
     (re.compile(r"\b(?:https?://|www\.)([^\s/?#<>\"')\]]+)[^\s<>\"')\]]*?(?=[.,;:!?]*(?:\s|$))", re.I), _url),
     (re.compile(r"\b([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)\b"), _email),
-    (re.compile(r"\b([\w.+-]+) at ([a-z0-9-]+(?:\.[a-z0-9-]+)+)\b"), _email),
+    (re.compile(r"\b([\w.+-]+) at ([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})\b"), _email),
     (re.compile(r"(?<![\w@.])[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)+(?![\w@])"), _bare_domain),
 ]
 
@@ -132,7 +132,8 @@ def _abbreviation(m: re.Match[str]) -> str:
     words = WORDS[key]
     if key in NEVER_END:
         return words
-    if m.group(1)[:1].isupper() and words[:1].islower():
+    opens = not m.string[:m.start()].strip() or m.string[:m.start()].rstrip()[-1] in ".!?"
+    if opens and words[:1].islower():
         words = words[0].upper() + words[1:]
     return words + _sentence_end_after(m)
 
@@ -206,7 +207,10 @@ def _value(v: str) -> str:
 
 
 def _range(m: re.Match[str]) -> str:
-    a, b = m.group(1), m.group(2)
+    a, b, unit = m.group(1), m.group(2), m.group(3)
+    if unit:
+        pair = UNITS.get(unit) or UNIT_AFTER_NUMBER[unit.lower()]
+        return f"{number_words(a)} to {number_words(b)} {pair[1]}" + _sentence_end_after(m)
     if len(a) == 4 and len(b) == 4:
         return f"{_value(a)} to {_value(b)}"
     return f"{number_words(a)} to {number_words(b)}"
@@ -248,12 +252,13 @@ def _plain_number(m: re.Match[str]) -> str:
     return words + (" " if after[:1].isalpha() else "")
 
 
+_UNIT_KEYS = sorted(set(UNITS) | set(UNIT_AFTER_NUMBER), key=len, reverse=True)
+_UNITS_RE = "|".join(re.escape(u) for u in _UNIT_KEYS)
 _TIMES: list[_Rule] = [
     (re.compile(r"(?<![\d.])(?P<h>[01]?\d|2[0-3])[:.](?P<m>[0-5]\d)\s?(?P<ap>[ap])\.?m\b\.?", re.I), _time),
     (re.compile(r"(?<![\d.:])(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?P<ap>)(?![\d:])"), _time),
     (re.compile(r"(?<![\d.])(?P<h>1[0-2]|0?\d)\s?(?P<ap>[ap])\.?m\b\.?", re.I), _hour),
 ]
-_UNIT_KEYS = sorted(set(UNITS) | set(UNIT_AFTER_NUMBER), key=len, reverse=True)
 _N = rf"(?<![\w.,])({_NUM}(?:\.\d+)?)"
 _NUMBERS: list[_Rule] = [
     (re.compile(rf"(?:(?P<sym>[$£€¥₹])\s?(?P<amt>{_NUM}(?:\.\d+)?|\.\d+)|(?P<amt2>{_NUM}(?:\.\d+)?)\s?"
@@ -263,7 +268,8 @@ _NUMBERS: list[_Rule] = [
     (re.compile(r"(?:\(\d{3}\)\s?|\b\d{3}[-.\s])\d{3}[-.]\d{4}\b|\b\d{3}-\d{4}\b|\b\d+(?:-\d+){2,}\b"), _phone),
     (re.compile(rf"\b({'|'.join(MONTHS)})\s(\d{{1,2}})(?![\d:])(?:st|nd|rd|th)?\b"),
      lambda m: f"{m.group(1)} {ordinal_words(m.group(2))}"),
-    (re.compile(r"(?<![\w.-])(\d+(?:\.\d+)?)(?:-|\s?[–—]\s?)(\d+(?:\.\d+)?)(?![\d-])"), _range),
+    (re.compile(r"(?<![\w.-])(\d+(?:\.\d+)?)(?:-|\s?[–—]\s?)(\d+(?:\.\d+)?)(?![\d-])"
+                rf"(?:\s?({_UNITS_RE})(?![\w/])\.?)?"), _range),
     (re.compile(r"(?<![\w/])(\d{1,2})/(\d{1,2})(?![\w/])"), _fraction),
     (re.compile(r"\b(\d+)(?:st|nd|rd|th)\b"), lambda m: ordinal_words(m.group(1))),
     (re.compile(rf"{_N}\s?%"), lambda m: f"{number_words(m.group(1))} percent"),
@@ -271,8 +277,9 @@ _NUMBERS: list[_Rule] = [
      lambda m: f"{number_words(m.group(1))} degrees {'Celsius' if m.group(2) == 'C' else 'Fahrenheit'}"),
     (re.compile(rf"{_N}\s?°"), lambda m: f"{number_words(m.group(1))} degrees"),
     (re.compile(r"\b(\d{2}|1\d{3}|20\d{2})'?s\b"), _decade),
-    (re.compile(rf"{_N}\s?({'|'.join(re.escape(u) for u in _UNIT_KEYS)})(?![\w/])\.?"), _unit),
+    (re.compile(rf"{_N}\s?({_UNITS_RE})(?![\w/])\.?"), _unit),
     (re.compile(r"\b(\d+)x\b"), lambda m: f"{number_words(m.group(1))} times"),
+    (re.compile(r"(?<=[A-Za-z])(?=\d)"), lambda m: " "),  # "Q3", "MP3", "B2B": the letters, then the number
     (re.compile(r"\b(\d+(?:\.\d+){2,})\b"), lambda m: " point ".join(number_words(p) for p in m.group(1).split("."))),
     (re.compile(rf"(?<![\w.,])([-−])?({_NUM}(?:\.\d+)?|\.\d+)(?!\d)"), _plain_number),
 ]

@@ -92,4 +92,4 @@ TLDS = {"com", "org", "net", "edu", "gov", "io", "ai", "dev", "app", "info", "bi
 DANGLING = {"and", "but", "or", "nor", "so", "yet", "the", "a", "an", "to", "of", "in", "on", "at", "for",
             "with", "from", "by", "as", "that", "which", "who", "if", "because", "than", "my", "your", "his",
             "her", "its", "our", "their", "this", "these", "those", "is", "are", "was", "were", "be", "i",
-            "we", "you", "it", "not", "very", "about", "into", "over", "some", "any", "no", "every"}
+            "we", "you", "it", "not", "very", "about", "into", "over", "some", "any", "no", "every", "then"}
