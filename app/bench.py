@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import importlib
 import json
 import logging
 import re
@@ -360,6 +361,7 @@ def parse_args(argv: list[str]) -> BenchOptions:
     p.add_argument("--speaker", action="store_true", help="play on the sound card instead of a paced output")
     p.add_argument("--idle-s", type=float, default=10.0, help="seconds of silence for the idle CPU figure")
     p.add_argument("--no-embedder", action="store_true", help="leave the memory embedder out of RSS")
+    p.add_argument("--speech", action="store_true", help="run the speech-quality check instead (app/bench_speech.py)")
     a = p.parse_args(argv)
     if a.turns is not None and a.turns < 1:
         p.error(f"--turns {a.turns}: give at least 1")
@@ -378,10 +380,9 @@ def parse_args(argv: list[str]) -> BenchOptions:
 
 def main(settings: Settings, argv: list[str]) -> int:
     """Entry point of `python launch.py bench ...`; returns the exit code."""
-    if any(a == "--sessions" or a.startswith("--sessions=") for a in argv):
-        from app import bench_load
-
-        return bench_load.main(settings, argv)
+    for flag, other in (("--sessions", "bench_load"), ("--speech", "bench_speech")):  # the other benchmarks
+        if any(a == flag or a.startswith(flag + "=") for a in argv):
+            return int(importlib.import_module(f"app.{other}").main(settings, argv))
     opts = parse_args(argv)
     for noisy in ("faster_whisper", "httpx"):  # one line per decode / request would bury the progress lines
         logging.getLogger(noisy).setLevel(logging.WARNING)

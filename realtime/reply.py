@@ -31,6 +31,7 @@ from core.assistant import Assistant
 from realtime.audio_out import AudioOutput
 from realtime.phrases import PhraseSource
 from realtime.sentences import speakable
+from realtime.speech_text import to_spoken
 from realtime.tts.base import TextToSpeech, TtsError
 from realtime.turn import SpokenPhrase, TurnHandle
 
@@ -130,7 +131,7 @@ class ReplyRunner:
     async def _synthesize(self, text: str, seq: int) -> np.ndarray | None:
         h = self.h
         try:
-            speech = await self.tts.synthesize(text, reply_id=h.turn_id)
+            speech = await self.tts.synthesize(to_spoken(text) or text, reply_id=h.turn_id)
         except TtsError as exc:
             self.emit(ErrorEvent(turn_id=h.turn_id, code=ErrorCode.TTS_UNAVAILABLE, message=str(exc)))
             return None

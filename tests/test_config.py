@@ -26,7 +26,7 @@ def test_shipped_config_loads_with_seed_defaults() -> None:
     assert s.ollama.host == "http://localhost:11434" and s.ollama.model == "mistral"
     assert s.vad.silence_ms == 700 and s.stt.partial_interval_ms == 500 and s.vad.max_utterance_s == 30
     assert s.stt.model == "embedded"
-    assert s.tts.chain == ["edge", "coqui", "piper", "pyttsx3"]
+    assert s.tts.chain == ["edge", "coqui", "hibari", "piper", "pyttsx3"]
 
 
 def test_environment_overrides_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

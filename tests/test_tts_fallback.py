@@ -171,7 +171,7 @@ def test_build_tts_follows_the_configured_chain() -> None:
     tts = build_tts(TtsConfig(chain=["piper", "pyttsx3"], timeout_s=3, cooldown_s=9))
     assert [p.name for p in tts.providers] == ["piper", "pyttsx3"]
     assert (tts.timeout_s, tts.cooldown_s, tts.sample_rate) == (3, 9, 22050)
-    assert [p.name for p in build_tts(TtsConfig()).providers] == ["edge", "coqui", "piper", "pyttsx3"]
+    assert [p.name for p in build_tts(TtsConfig()).providers] == ["edge", "coqui", "hibari", "piper", "pyttsx3"]
 
 
 class SlowLoadingVoice(FakeVoice):

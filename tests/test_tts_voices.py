@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 
 from core.config import TtsConfig
+from realtime.speech_text import to_spoken
 from realtime.tts import build_tts
-from realtime.tts.base import Speech
+from realtime.tts.base import LEAD_MS, Speech, sound_span
 from realtime.tts.edge_voice import EdgeTTS
 from realtime.tts.fallback import FallbackTTS
+from realtime.tts.hibari_voice import HibariTTS
 from realtime.tts.piper_voice import PiperTTS
 from realtime.tts.pyttsx3_voice import Pyttsx3TTS
 
@@ -133,10 +135,56 @@ async def test_default_chain_starts_and_speaks_offline() -> None:
     tts = build_tts(TtsConfig())
     await tts.start()
     statuses = {s.name: s for s in await tts.wait_probed(10)}
-    assert list(statuses) == ["edge", "coqui", "piper", "pyttsx3"]
-    assert statuses["piper"].ok and statuses["pyttsx3"].ok
+    assert list(statuses) == ["edge", "coqui", "hibari", "piper", "pyttsx3"]
+    assert statuses["hibari"].ok and statuses["piper"].ok and statuses["pyttsx3"].ok
     assert statuses["coqui"].ok or statuses["coqui"].fix
     for text in ("One.", "Two.", "Three."):
         speech = await tts.synthesize(text, reply_id="r")
-        assert speech.provider in ("edge", "piper") and len(speech.audio)
+        assert speech.provider in ("edge", "hibari") and len(speech.audio)
     await tts.aclose()
+
+
+def silences_ms(audio: np.ndarray) -> tuple[float, float]:
+    span = sound_span(audio, RATE)
+    assert span is not None
+    return span[0] * 1000 / RATE, (len(audio) - span[1]) * 1000 / RATE
+
+
+async def test_hibari_speaks_offline_fast_and_trimmed() -> None:
+    voice = HibariTTS(sample_rate=RATE)
+    assert (await voice.probe()).ok
+    await voice.preload()
+    speech = await voice.synthesize("Hello, I am your local voice assistant.")
+    assert speech.provider == "hibari" and speech.sample_rate == RATE and speech.audio.dtype == np.int16
+    assert 1.0 < speech.duration_s < 6.0 and rms(speech.audio) > 300
+    lead, trail = silences_ms(speech.audio)
+    assert lead <= LEAD_MS + 6 and trail <= 180, "hibari's 300-450 ms padding must be trimmed"
+    await voice.aclose()
+
+
+async def test_hibari_voice_that_would_need_a_download_is_refused_with_the_fix() -> None:
+    status = await HibariTTS("emma", sample_rate=RATE).probe()
+    assert not status.ok and "heart" in status.detail + status.fix
+    status = await HibariTTS("nobody", sample_rate=RATE).probe()
+    assert not status.ok and "unknown voice" in status.detail
+
+
+async def test_piper_says_titles_as_one_utterance_once_normalized() -> None:
+    """Piper takes each abbreviation period for a sentence end; the normalizer's words do not pause."""
+    piper = PiperTTS(sample_rate=RATE)
+    piper.gap_ms = None
+    text = "Dr. Smith and Mr. Jones met Mrs. Brown."
+    raw = await piper.synthesize(text)
+    spoken = await piper.synthesize(to_spoken(text))
+    assert spoken.duration_s < raw.duration_s * 0.9
+    await piper.aclose()
+
+
+@pytest.mark.parametrize("voice_cls", [PiperTTS, Pyttsx3TTS])
+async def test_every_voice_leaves_the_configured_gap(voice_cls: type[PiperTTS] | type[Pyttsx3TTS]) -> None:
+    voice = voice_cls(sample_rate=RATE)
+    voice.gap_ms = 180
+    first = (await voice.synthesize("The first sentence ends here.")).audio
+    second = (await voice.synthesize("And the second one starts.")).audio
+    assert silences_ms(first)[1] + silences_ms(second)[0] == pytest.approx(180, abs=12)
+    await voice.aclose()

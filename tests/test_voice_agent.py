@@ -15,7 +15,7 @@ import pytest
 from faster_whisper import decode_audio
 
 from app.ollama_sim import OllamaSim, Reply, Rule
-from base.events import Event, Interrupted, Latency, LlmToken
+from base.events import Event, Interrupted, Latency, LlmToken, Sentence
 from core.assistant import Assistant
 from core.config import load_settings
 from core.llm import OllamaChat
@@ -203,3 +203,16 @@ async def test_preemptive_reply_is_dropped_when_the_user_goes_on(speech_pcm: np.
     spoken = " ".join(e.text for e in events if e.type == "sentence")  # type: ignore[attr-defined]
     assert spoken.split() == THREE.split()  # the reply once: nothing of the dropped one reached the user
     assert [r["role"] for r in history.rows] == ["user", "assistant"]
+
+
+async def test_the_voice_is_given_spoken_words_while_the_page_shows_the_written_text() -> None:
+    reply = "Sure. It costs $4.99 at 5:30 p.m. today. Dr. Smith says 3 * 4 = 12. 🎉"
+    with OllamaSim([Rule("price", [Reply(reply)])], first_token_s=0.01, tokens_per_s=200) as sim:
+        agent, _history, events = make_agent(sim.url, BufferedOutput(22050), listen=False)
+        await agent.submit_text("what is the price?")
+        await agent.wait_idle()
+    shown = [e.text for e in events if isinstance(e, Sentence)]
+    spoken = agent.engines.tts.spoken  # type: ignore[attr-defined]
+    assert shown == ["Sure.", "It costs $4.99 at 5:30 p.m. today.", "Dr. Smith says 3 * 4 = 12."]
+    assert spoken == ["Sure.", "It costs four dollars and ninety-nine cents at five thirty P M today.",
+                      "Doctor Smith says three times four equals twelve."]

@@ -15,6 +15,7 @@ import queue
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,23 @@ from realtime.tts.base import Voice
 
 log = logging.getLogger(__name__)
 _Job = tuple[str, "concurrent.futures.Future[np.ndarray]"]
+
+
+def _read_when_written(wav: Path, timeout_s: float = 5.0) -> tuple[np.ndarray, int]:
+    """The espeak driver writes the file from espeak's own callback, which can come after `runAndWait` has
+    returned (seen: a second phrase read back empty or "format not recognised"): wait for a whole file."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            audio, rate = sf.read(str(wav), dtype="int16", always_2d=False)
+            if len(audio):
+                return audio, int(rate)
+        except (OSError, RuntimeError, sf.LibsndfileError):
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            return np.zeros(0, dtype=np.int16), 22050
+        time.sleep(0.01)
 
 
 class Pyttsx3TTS(Voice):
@@ -72,10 +90,10 @@ class Pyttsx3TTS(Voice):
                 wav = self._tmp / f"phrase-{n}.wav"
                 engine.save_to_file(text, str(wav))
                 engine.runAndWait()
-                audio, rate = sf.read(str(wav), dtype="int16", always_2d=False)
+                audio, rate = _read_when_written(wav)
                 with contextlib.suppress(OSError):
                     os.unlink(wav)
-                fut.set_result(to_pcm16(audio, int(rate), self.sample_rate))
+                fut.set_result(to_pcm16(audio, rate, self.sample_rate))
             except BaseException as exc:
                 fut.set_exception(exc)
 
