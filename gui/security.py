@@ -161,7 +161,7 @@ class Guard:
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_body:
             await self._deny_http(Refusal(413, f"request body of {length} bytes is over the limit of "
-                                               f"{self.max_body} bytes", "gui.max_message_bytes"), receive, send)
+                                               f"{self.max_body} bytes (gui.max_message_bytes)", "gui.max_message_bytes"), receive, send)
             return
         await self.app(scope, self._bounded(receive), self._with_headers(send))
 
