@@ -79,7 +79,8 @@ class Policy:
         name = host_name(host)
         return name in self.hosts or is_loopback(name)
 
-    def origin_allowed(self, origin: str) -> bool:
+    def origin_allowed(self, origin: str, host: str = "") -> bool:
+        """A configured origin, an allowed host at the served port, or the very host asked (same origin)."""
         origin = origin.strip().lower().rstrip("/")
         if origin in self.origins:
             return True
@@ -88,7 +89,9 @@ class Policy:
             port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
         except ValueError:
             return False
-        return parts.scheme in ("http", "https") and parts.hostname in self.hosts and port == self.port
+        if parts.scheme not in ("http", "https"):
+            return False
+        return (parts.hostname in self.hosts and port == self.port) or parts.netloc == host.strip().lower()
 
     def token_ok(self, presented: str | None) -> bool:
         """Constant-time comparison; no token configured means none is needed."""
@@ -103,7 +106,7 @@ class Policy:
             return Refusal(403, f"Host {shown(host or '')} is not a name of this assistant; open it as "
                                 f"http://localhost:{self.port}/", "gui.allowed_hosts")
         origin = headers.get("origin")
-        if origin is not None and not self.origin_allowed(origin):
+        if origin is not None and not self.origin_allowed(origin, host or ""):
             return Refusal(403, f"requests from the page at {shown(origin)} are not allowed",
                            "gui.allowed_origins")
         if origin is None and headers.get("sec-fetch-site") in ("cross-site", "same-site"):
@@ -160,8 +163,9 @@ class Guard:
                 return
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_body:
-            await self._deny_http(Refusal(413, f"request body of {length} bytes is over the limit of "
-                                               f"{self.max_body} bytes (gui.max_message_bytes)", "gui.max_message_bytes"), receive, send)
+            too_big = f"request body of {length} bytes is over the limit of {self.max_body} bytes"
+            await self._deny_http(Refusal(413, f"{too_big} (gui.max_message_bytes)", "gui.max_message_bytes"),
+                                  receive, send)
             return
         await self.app(scope, self._bounded(receive), self._with_headers(send))
 

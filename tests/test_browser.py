@@ -57,7 +57,7 @@ class LiveApp:
 
         async def main() -> None:
             engines = await load_engines(self.settings, tools=False)
-            await engines.tts.wait_probed(30)  # type: ignore[attr-defined]
+            await engines.tts.wait_probed(30)
             config = uvicorn.Config(create_app(engines), host="127.0.0.1", port=self.port,
                                     log_level="warning")
             self.server = uvicorn.Server(config)

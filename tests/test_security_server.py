@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -34,8 +35,8 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
                        max_message_bytes=65_536)
 
 
-def open_ws(url: str, **kw: object) -> ClientConnection:
-    return connect(url, proxy=None, open_timeout=10, **kw)  # type: ignore[arg-type]
+def open_ws(url: str, **kw: Any) -> ClientConnection:
+    return connect(url, proxy=None, open_timeout=10, **kw)
 
 
 def talk(ws: ClientConnection, text: str = "hello") -> str:
@@ -56,15 +57,15 @@ def test_real_port_refuses_foreign_pages_and_rebinding(settings: Settings) -> No
     with serving(settings) as base:
         port = settings.gui.port
         with pytest.raises(InvalidStatus) as foreign:
-            open_ws(f"ws://{base}/ws", origin="http://evil.example.com")  # type: ignore[arg-type]
+            open_ws(f"ws://{base}/ws", origin="http://evil.example.com")
         assert status_of(foreign) == 403
         with pytest.raises(InvalidStatus) as other_port:
-            open_ws(f"ws://{base}/ws", origin="http://localhost:8000")  # type: ignore[arg-type]
+            open_ws(f"ws://{base}/ws", origin="http://localhost:8000")
         assert status_of(other_port) == 403
         rebound = socket.create_connection(("127.0.0.1", port))  # evil.example.com now resolves here
         with pytest.raises(InvalidStatus) as rebinding:
             open_ws(f"ws://evil.example.com:{port}/ws", sock=rebound,
-                    origin=f"http://evil.example.com:{port}")  # type: ignore[arg-type]
+                    origin=f"http://evil.example.com:{port}")
         assert status_of(rebinding) == 403
         with httpx.Client(base_url=f"http://{base}", trust_env=False) as http:
             for path in ("/", "/config", "/gradio_api/info"):
@@ -74,7 +75,7 @@ def test_real_port_refuses_foreign_pages_and_rebinding(settings: Settings) -> No
             assert http.post("/gradio_api/call/refresh", json={"data": []},
                              headers={"Origin": "http://evil.example.com"}).status_code == 403
             assert http.get("/config", headers={"Origin": f"http://localhost:{port}"}).status_code == 200
-        with open_ws(f"ws://{base}/ws", origin=f"http://127.0.0.1:{port}") as ws:  # type: ignore[arg-type]
+        with open_ws(f"ws://{base}/ws", origin=f"http://127.0.0.1:{port}") as ws:
             assert talk(ws) == "Hello there. Nice to meet you."
         with open_ws(f"ws://{base}/ws", origin=None) as ws:  # a program: no Origin at all
             assert talk(ws) == "Hello there. Nice to meet you."
@@ -116,7 +117,7 @@ def test_beyond_loopback_with_a_token_requires_it(settings: Settings) -> None:
     with serving(s) as base:
         own = f"http://127.0.0.1:{s.gui.port}"
         with pytest.raises(InvalidStatus) as anonymous:
-            open_ws(f"ws://{base}/ws", origin=own)  # type: ignore[arg-type]
+            open_ws(f"ws://{base}/ws", origin=own)
         assert status_of(anonymous) == 401
         with pytest.raises(InvalidStatus) as wrong:
             open_ws(f"ws://{base}/ws", additional_headers={"Authorization": "Bearer " + "x" * len(TOKEN)})
@@ -125,9 +126,10 @@ def test_beyond_loopback_with_a_token_requires_it(settings: Settings) -> None:
             assert talk(ws) == "Hello there. Nice to meet you."
         with httpx.Client(base_url=f"http://{base}", trust_env=False) as browser:
             assert browser.get("/").status_code == 401
-            page = browser.get(f"/?token={TOKEN}", follow_redirects=True)  # the link printed at start: sets the cookie, drops the token
+            # the link printed at start: sets the cookie, then drops the token from the address
+            page = browser.get(f"/?token={TOKEN}", follow_redirects=True)
             assert page.status_code == 200 and str(page.url).endswith("/") and "token" not in str(page.url)
             cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
             assert browser.get("/config").status_code == 200
-        with open_ws(f"ws://{base}/ws", origin=own, additional_headers={"Cookie": cookie}) as ws:  # type: ignore[arg-type]
+        with open_ws(f"ws://{base}/ws", origin=own, additional_headers={"Cookie": cookie}) as ws:
             assert talk(ws) == "Hello there. Nice to meet you."

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, ValidationError
 
 from core.mcp_client.schema import _collapse, _types
 
@@ -54,11 +54,18 @@ def _coerce(value: Any, kinds: list[str]) -> Any:
     return value
 
 
+def _reason(err: ValidationError) -> str:
+    """The useful words of an error: for Optional[...] (anyOf with null), why the real type's schema failed."""
+    inner = [c.message for c in err.context or () if not (c.validator == "type" and c.validator_value == "null")]
+    return " or ".join(dict.fromkeys(inner)) if inner else err.message
+
+
 def check_arguments(tool: str, schema: dict[str, Any] | None, args: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """(the arguments, lax strings converted; "" if they fit the schema, else the problem worded for the model)."""
     if not schema:
         return args, ""
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    found = schema.get("properties")
+    props: dict[str, Any] = found if isinstance(found, dict) else {}
     fixed = {k: _coerce(v, _types(_collapse(props[k], schema, 0))) if isinstance(props.get(k), dict) else v
              for k, v in args.items()}
     validator = _validator(schema)
@@ -70,6 +77,7 @@ def check_arguments(tool: str, schema: dict[str, Any] | None, args: dict[str, An
     problems = []
     for err in errors[:MAX_PROBLEMS]:
         where = ".".join(str(p) for p in err.absolute_path)
-        message = err.message if len(err.message) <= 200 else err.message[:200] + "…"
+        message = _reason(err)
+        message = message if len(message) <= 200 else message[:200] + "…"
         problems.append(f"{where}: {message}" if where else message)
     return fixed, f"Bad arguments for {tool}: {'; '.join(problems)}. Fix them and call {tool} again."

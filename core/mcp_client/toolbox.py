@@ -4,7 +4,8 @@
 `mcp.extra_servers`, whose tools are namespaced `<name>__<tool>`. `call()` never raises for a tool problem:
 an unknown tool, bad arguments, a tool that fails, a timeout or a dead server all come back as
 `ToolOutcome(ok=False, ...)` worded so the model can tell the user or correct itself, and a dead server is
-restarted on the next call. Arguments are checked against the tool's JSON schema first (arguments.py). The assistant reads long-term memory only through the built-in `recall` tool, so
+restarted on the next call. Arguments are checked against the tool's JSON schema first
+(arguments.py). The assistant reads long-term memory only through the built-in `recall` tool, so
 the server process stays the one owner of the Chroma store.
 """
 
