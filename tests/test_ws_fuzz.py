@@ -156,5 +156,7 @@ def test_ten_thousand_hostile_messages(settings: Settings, record_property: Any,
     assert done["text"] == "Hello there. Nice to meet you."
     assert growth < MAX_RSS_GROWTH_MB, report
     assert client.close_codes.get(1009, 0) >= 1, report  # the transport limit was hit, and survived
-    crashes = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    # the server's side only: the fuzzing client's own library may log a reset socket after a 1009 close
+    crashes = [f"{r.name}: {r.getMessage()}" for r in caplog.records
+               if r.levelno >= logging.ERROR and r.name != "websockets.client"]
     assert not crashes, crashes[:3]
