@@ -8,7 +8,9 @@ in a YAML file is much harder to understand.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -146,9 +148,73 @@ class McpConfig(Section):
     call_timeout_s: float = Field(20.0, gt=0, le=600)
 
 
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+MIN_TOKEN_CHARS = 16
+TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def is_loopback(host: str) -> bool:
+    """True for a name or address that only this computer can reach (localhost, 127.x, ::1)."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 class GuiConfig(Section):
+    """Where the page and /ws are served, who may reach them, and how big a message may be."""
+
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="extra Host names the app answers to, e.g. mybox.lan (no port)")
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="extra page origins allowed to call the app, e.g. http://mybox.lan:8080")
+    auth_token: SecretStr | None = Field(
+        None, description="required to serve beyond loopback; clients send it as a Bearer header or ?token=")
+    max_message_bytes: int = Field(1_048_576, ge=65_536, le=67_108_864,
+                                   description="largest /ws frame or HTTP body accepted")
+    max_text_chars: int = Field(4000, ge=100, le=100_000, description="longest typed message accepted")
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not re.fullmatch(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]", name):
+                raise ValueError(f"{name!r} is not a host name: write a name or address without scheme or port, "
+                                 "e.g. mybox.lan or 192.168.1.20")
+        return [n.strip("[]").rstrip(".").lower() for n in v]
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        for origin in v:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?",
+                                origin.rstrip("/")):
+                raise ValueError(f"{origin!r} is not an origin: write scheme://host[:port], e.g. "
+                                 "http://mybox.lan:8080 (no path, no wildcard)")
+        return [o.rstrip("/").lower() for o in v]
+
+    @field_validator("auth_token")
+    @classmethod
+    def _long_enough(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not re.fullmatch(rf"[A-Za-z0-9._~+/=-]{{{MIN_TOKEN_CHARS},}}", v.get_secret_value()):
+            raise ValueError(f"must be at least {MIN_TOKEN_CHARS} letters, digits or ._~+/=-; make one with "
+                             f"{TOKEN_HINT}")
+        return v
+
+    @model_validator(mode="after")
+    def _token_beyond_loopback(self) -> GuiConfig:
+        if not is_loopback(self.host) and self.auth_token is None:
+            where = "every network interface" if self.host in WILDCARD_HOSTS else f"the network as {self.host}"
+            raise ValueError(f"gui.host = {self.host!r} serves the assistant to {where}, so it needs an access "
+                             f"token: set ASSISTANT_GUI__AUTH_TOKEN=$({TOKEN_HINT}) (or gui.auth_token in the "
+                             "YAML file), or set gui.host: 127.0.0.1")
+        return self
 
 
 # The seed's plain variables (LIVEKIT_URL, ...), also what livekit's own tools read; ASSISTANT_LIVEKIT__* wins.
@@ -240,7 +306,7 @@ class ConfigError(Exception):
 
 def _describe(err: dict[str, Any]) -> str:
     key = ".".join(str(p) for p in err["loc"])
-    value = err.get("input")
+    value = "***" if "auth_token" in key else err.get("input")  # a secret is never echoed
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         return f"config error: {key} = {value!r}: unknown key (check its spelling against config/config.yaml)"

@@ -38,8 +38,10 @@ Server -> client
   binary frame   reply audio: uint32 little-endian `seq` (the phrase number of its `sentence` event), then
                  PCM16 LE mono at `sample_rate` from `ready`.
 
-A malformed message (bad JSON, unknown type, wrong field, odd-sized audio) gets an `error` event with code
-BAD_MESSAGE naming the problem and the fix; the connection stays open and the conversation goes on.
+A malformed message (bad JSON, unknown type, wrong field, odd-sized audio, over a limit of gui/limits.py) gets an
+`error` event with code BAD_MESSAGE naming the problem and the fix; the connection stays open and the conversation
+goes on (50 malformed messages in a row close it with code 1008). Every route, this one included, sits behind
+gui/security.py's Host, Origin and token checks.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from gui.livekit_routes import livekit_router
+from gui.security import Guard, scrub
 from gui.ws_session import WsSession
 from realtime.desktop import DesktopSlot
 from realtime.engines import Engines
@@ -66,13 +69,16 @@ CLIENT_PATH = "/client"
 async def health_report(engines: Engines, sessions: int) -> dict[str, Any]:
     """Each component's state, with the fix where one is failing."""
     statuses = await engines.statuses()
-    return {"ok": all(s.ok for s in statuses if s.required),
-            "components": {s.name: s.to_dict() for s in statuses}, "sessions": sessions}
+    token = engines.settings.gui.auth_token
+    report = {"ok": all(s.ok for s in statuses if s.required),
+              "components": {s.name: s.to_dict() for s in statuses}, "sessions": sessions}
+    return dict(scrub(report, [token.get_secret_value()] if token else []))  # no URL passwords, no token
 
 
 def create_api(engines: Engines) -> FastAPI:
-    """The FastAPI app: /health, /ws and the page's client files under /client."""
-    app = FastAPI(title="Local voice assistant", docs_url=None, redoc_url=None)
+    """The FastAPI app: /health, /ws and the page's client files under /client, all behind the Guard."""
+    app = FastAPI(title="Local voice assistant", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(Guard, gui=engines.settings.gui)  # wraps every route, Gradio's too once mounted
     active: set[WsSession] = set()
     desktop_slot = DesktopSlot()  # this computer's mic and speaker: one /ws session at a time
     app.state.engines = engines

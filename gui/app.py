@@ -153,15 +153,17 @@ def serve(settings: Settings) -> None:
         engines = await load_engines(settings)
         app = create_app(engines)
         config = uvicorn.Config(app, host=settings.gui.host, port=settings.gui.port, log_level="warning",
-                                ws_max_size=4 * 1024 * 1024)
+                                ws_max_size=settings.gui.max_message_bytes)
         server = uvicorn.Server(config)
-        host = "localhost" if settings.gui.host in ("127.0.0.1", "0.0.0.0") else settings.gui.host
+        host = "localhost" if settings.gui.host in ("127.0.0.1", "0.0.0.0", "::") else settings.gui.host
+        host = f"[{host}]" if ":" in host else host
+        token = "?token=<gui.auth_token>" if settings.gui.auth_token else ""
         task = asyncio.create_task(server.serve())
         try:
             while not server.started and not task.done():
                 await asyncio.sleep(0.05)
             if server.started:
-                print(f"voice assistant ready: open http://{host}:{settings.gui.port}/", flush=True)
+                print(f"voice assistant ready: open http://{host}:{settings.gui.port}/{token}", flush=True)
             await task
         finally:
             await engines.aclose()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 from typing import Any
 
@@ -26,6 +25,7 @@ from base.events import (
     SessionSettings,
     StateChanged,
 )
+from gui.limits import BadMessage, TooManyBadMessages, WireLimits, check_audio, parse_message
 from gui.transport import BrowserOutput, SocketSender
 from realtime.audio_out import AudioOutput
 from realtime.desktop import DesktopAudio, DesktopAudioError, DesktopSlot
@@ -38,10 +38,6 @@ log = logging.getLogger(__name__)
 HISTORY_SENT = 100  # messages of a continued session sent to the page
 MESSAGE_TYPES = ("hello", "text", "interrupt", "playback", "end_of_input", "settings")
 AUDIO_MODES = ("browser", "desktop")
-
-
-class BadMessage(ValueError):
-    """A client message we cannot use; the text names the problem and the fix."""
 
 
 def _field(msg: dict[str, Any], name: str, kind: type | tuple[type, ...], what: str) -> Any:
@@ -68,6 +64,7 @@ class WsSession:
         self._unsubscribe: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._warned_no_stt = False
+        self.limits = WireLimits.from_config(engines.settings.gui)
 
     async def run(self) -> None:
         await self.ws.accept()
@@ -82,8 +79,16 @@ class WsSession:
                         self._on_audio(msg["bytes"])
                     elif msg.get("text") is not None:
                         await self._on_text(msg["text"])
+                    self.limits.good()
                 except BadMessage as exc:
                     self._error(ErrorCode.BAD_MESSAGE, str(exc))
+                    self.limits.bad()
+        except TooManyBadMessages as exc:  # say why, write what is queued (2 s at most), then close
+            self._error(ErrorCode.BAD_MESSAGE, str(exc))
+            if self.sender is not None:
+                await self.sender.aclose()
+            with contextlib.suppress(Exception):
+                await self.ws.close(1008, "too many malformed messages")
         except WebSocketDisconnect:
             pass
         finally:
@@ -156,6 +161,7 @@ class WsSession:
 
     # --- incoming ---------------------------------------------------------------------------------
     def _on_audio(self, data: bytes) -> None:
+        check_audio(data, self.limits)
         if self.desktop is not None:
             raise BadMessage("binary frame on a desktop-audio session: this computer's microphone is the input "
                              "here; reconnect with hello \"audio\": \"browser\" to send the client's audio")
@@ -172,14 +178,7 @@ class WsSession:
             agent.push_audio(np.frombuffer(data, dtype="<i2").astype(np.int16))
 
     async def _on_text(self, raw: str) -> None:
-        try:
-            msg = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise BadMessage(f"text frame is not valid JSON ({exc.msg} at {exc.pos}): send one JSON object "
-                             'such as {"type": "text", "text": "hello"}') from exc
-        if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
-            raise BadMessage('a text frame must be a JSON object with a "type" field, one of '
-                             + ", ".join(MESSAGE_TYPES))
+        msg = parse_message(raw, self.limits, MESSAGE_TYPES)
         kind = msg["type"]
         if kind == "hello":
             await self._on_hello(msg)

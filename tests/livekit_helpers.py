@@ -11,4 +11,4 @@ KEY, SECRET, URL = "devkey", "secret-that-is-long-enough-for-hs256", "ws://local
 
 def livekit_settings(tmp_path: Path, **livekit: object) -> Settings:
     return load_settings(memory={"db_path": str(tmp_path / "a.db"), "embedder": "none"}, mcp={"enabled": False},
-                         livekit=livekit)
+                         livekit=livekit, gui={"allowed_hosts": ["testserver"]})  # TestClient's Host name

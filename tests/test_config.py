@@ -55,13 +55,19 @@ def test_environment_overrides_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ("vad:\n  silense_ms: 700\n", ["vad.silense_ms", "unknown key"]),
         ("gui:\n  port: 70000\n", ["gui.port", "70000"]),
         ("vad:\n  silence_ms: 300\n  preemptive_ms: 400\n", ["vad.preemptive_ms (400)", "below vad.silence_ms"]),
+        ("gui:\n  host: 0.0.0.0\n", ["gui.host = '0.0.0.0'", "ASSISTANT_GUI__AUTH_TOKEN", "127.0.0.1"]),
+        ("gui:\n  host: mybox.lan\n", ["gui.host = 'mybox.lan'", "access token"]),
+        ("gui:\n  auth_token: hunter2\n", ["gui.auth_token = '***'", "at least 16"]),
+        ("gui:\n  allowed_origins: ['*']\n", ["gui.allowed_origins", "scheme://host[:port]"]),
+        ("gui:\n  allowed_hosts: [http://mybox.lan]\n", ["gui.allowed_hosts", "without scheme or port"]),
+        ("gui:\n  max_text_chars: 10\n", ["gui.max_text_chars", "100"]),
     ],
 )
 def test_bad_value_names_key_value_and_what_is_allowed(tmp_path: Path, yaml_text: str, must_contain: list[str]) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(write(tmp_path, yaml_text))
     text = str(err.value)
-    assert len(text.splitlines()) == 1
+    assert len(text.splitlines()) == 1 and "hunter2" not in text  # a secret is never echoed
     for piece in must_contain:
         assert piece in text
 

@@ -71,7 +71,8 @@ def scripted_sim() -> OllamaSim:
 def fast_settings(ollama_url: str, tmp_path: Path) -> Settings:
     memory = {"db_path": str(tmp_path / "a.db"), "embedder": "none"}
     return load_settings(ollama={"host": ollama_url}, tts={"chain": ["piper"], "sample_rate": RATE},
-                         mcp={"enabled": False}, memory=memory)
+                         mcp={"enabled": False}, memory=memory,
+                         gui={"allowed_hosts": ["testserver"]})  # the Host name TestClient sends
 
 
 def receive(ws: WebSocketTestSession, timeout: float = FRAME_TIMEOUT_S) -> dict[str, Any] | bytes:

@@ -4,7 +4,8 @@
 `mcp.extra_servers`, whose tools are namespaced `<name>__<tool>`. `call()` never raises for a tool problem:
 an unknown tool, bad arguments, a tool that fails, a timeout or a dead server all come back as
 `ToolOutcome(ok=False, ...)` worded so the model can tell the user or correct itself, and a dead server is
-restarted on the next call. The assistant reads long-term memory only through the built-in `recall` tool, so
+restarted on the next call. Arguments are checked against the tool's JSON schema first
+(arguments.py). The assistant reads long-term memory only through the built-in `recall` tool, so
 the server process stays the one owner of the Chroma store.
 """
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from core.config import PROJECT_ROOT, Settings
+from core.mcp_client.arguments import check_arguments
 from core.mcp_client.connection import McpConnection, ServerSpec
 from core.mcp_client.schema import ollama_tool
 
@@ -140,6 +142,10 @@ class McpToolBox:
             known = ", ".join(sorted(self._routes())) or "none are running"
             return ToolOutcome(False, f"There is no tool called {name}. Available tools: {known}.")
         conn, tool_name = route
+        schema = next((t.input_schema for t in conn.tools if t.name == tool_name), None)
+        arguments, problem = check_arguments(name, schema, arguments)  # the tool never sees what its schema forbids
+        if problem:
+            return ToolOutcome(False, problem)
         try:
             result = await conn.call(tool_name, arguments, self.timeout_s)
         except TimeoutError:
