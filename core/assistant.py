@@ -60,6 +60,7 @@ class Assistant:
         self.chat = chat
         self.history = history
         self.tools = tools
+        self._discarded: set[str] = set()
 
     # --- context ---------------------------------------------------------------------------------
     async def build_messages(self, session_id: str, user_text: str) -> list[dict[str, Any]]:
@@ -158,9 +159,16 @@ class Assistant:
     def record_reply(
         self, session_id: str, turn_id: str, text: str, *, interrupted: bool = False, heard: str | None = None
     ) -> None:
-        """Memory gating: store a finished reply, or the interrupted one with what was heard."""
+        """Memory gating: store a finished reply, or the interrupted one with what was heard; never a discarded one."""
+        if turn_id in self._discarded:
+            self._discarded.discard(turn_id)
+            return
         if not text and not interrupted:
             return
         self.history.add_message(
             session_id, "assistant", text, turn_id=turn_id, interrupted=interrupted, heard=heard)
 
+
+    def discard_reply(self, turn_id: str) -> None:
+        """The client cancelled this turn: its reply must not reach memory (the seed's `cancel`)."""
+        self._discarded.add(turn_id)

@@ -8,7 +8,9 @@ in a YAML file is much harder to understand.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,7 +81,10 @@ class OllamaConfig(Section):
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     context_tokens: int = Field(4096, ge=256, le=262144)
     connect_timeout_s: float = Field(3.0, gt=0, le=60)
-    first_token_timeout_s: float = Field(30.0, gt=0, le=600)
+    first_token_timeout_s: float = Field(30.0, gt=0, le=600, description="a cold model loads before its first token")
+    between_token_timeout_s: float = Field(
+        15.0, gt=0, le=600, description="silence allowed between two chunks once the reply flows; Ollama sends a "
+                                        "tool call as one chunk after generating all of it, so keep room for that")
     total_timeout_s: float = Field(120.0, gt=0, le=3600)
     max_tool_rounds: int = Field(4, ge=0, le=20)
     embed_model: str | None = Field(None, description="use Ollama /api/embed for memory when set")
@@ -109,6 +114,10 @@ class TtsConfig(Section):
     coqui_model: str = "tts_models/en/ljspeech/vits"
     pyttsx3_rate: int = Field(175, ge=50, le=400)
     sample_rate: int = Field(22050, ge=8000, le=48000, description="the one PCM rate every voice is made to")
+    max_phrase_chars: int = Field(
+        200, ge=20, le=1000, description="a phrase longer than this is cut (at a clause if it can) before speaking")
+    max_pending_phrases: int = Field(16, ge=1, le=256, description="phrases cut but not yet spoken, per reply")
+    workers: int = Field(1, ge=1, le=8, description="phrases synthesized at once (for voices that run in parallel)")
 
 
 class BargeInConfig(Section):
@@ -140,6 +149,18 @@ class McpConfig(Section):
 class GuiConfig(Section):
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
+    backpressure_frames: int = Field(
+        50, ge=2, le=10000, description="queued frames past which partials and playback reports are skipped")
+    send_queue_max: int = Field(
+        2000, ge=10, le=100000, description="queued frames past which a client that does not read is closed")
+    shutdown_grace_s: float = Field(1.5, gt=0, le=30, description="time sessions get to close on SIGTERM")
+
+    @model_validator(mode="after")
+    def _queue_above_threshold(self) -> GuiConfig:
+        if self.send_queue_max <= self.backpressure_frames:
+            raise ValueError(f"gui.send_queue_max ({self.send_queue_max}) must be above gui.backpressure_frames "
+                             f"({self.backpressure_frames})")
+        return self
 
 
 class Settings(BaseSettings):
@@ -151,6 +172,7 @@ class Settings(BaseSettings):
 
     streaming: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
     audio: AudioConfig = Field(default_factory=AudioConfig)
     vad: VadConfig = Field(default_factory=VadConfig)
     stt: SttConfig = Field(default_factory=SttConfig)
@@ -177,6 +199,51 @@ class Settings(BaseSettings):
         """Resolve a configured path against the project root."""
         p = Path(relative)
         return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+# The seed protocol's environment names, accepted as aliases (`ASSISTANT_*` names win when both are set).
+# name -> (section, key, factor applied to the value: the seed counts some things in ms, the config in s)
+STREAM_ALIASES: dict[str, tuple[str, str, float]] = {
+    "STREAM_VAD_SILENCE_MS": ("vad", "silence_ms", 1),
+    "STREAM_MAX_UTTERANCE_MS": ("vad", "max_utterance_s", 0.001),
+    "STREAM_PARTIAL_INTERVAL_MS": ("stt", "partial_interval_ms", 1),
+    "STREAM_MODEL_WHISPER": ("stt", "model", 0),
+    "STREAM_LLM_TIMEOUT_S": ("ollama", "total_timeout_s", 1),
+    "STREAM_LLM_TOKEN_TIMEOUT_S": ("ollama", "between_token_timeout_s", 1),
+    "STREAM_TTS_TIMEOUT_S": ("tts", "timeout_s", 1),
+    "STREAM_TTS_MAX_PHRASE_LENGTH": ("tts", "max_phrase_chars", 1),
+    "STREAM_MAX_PENDING_PHRASES": ("tts", "max_pending_phrases", 1),
+    "STREAM_TTS_THREAD_WORKERS": ("tts", "workers", 1),
+    "STREAM_BACKPRESSURE_THRESHOLD": ("gui", "backpressure_frames", 1),
+}
+
+
+def stream_aliases(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The `STREAM_*` variables that are set, as config sections (a number that does not parse is kept as
+    text so validation names the variable's key); an `ASSISTANT_<SECTION>__<KEY>` of the same key wins."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, (section, key, factor) in STREAM_ALIASES.items():
+        raw = env.get(name)
+        if raw is None or f"{ENV_PREFIX}{section}__{key}".upper() in env:
+            continue
+        value: Any = raw
+        if factor:
+            try:
+                number = float(raw) * factor
+                value = int(number) if factor == 1 and number.is_integer() else number
+            except ValueError:
+                value = raw
+        out.setdefault(section, {})[key] = value
+    model = out.get("stt", {}).get("model")
+    if isinstance(model, str) and model.endswith("-int8"):  # the seed's "small-int8": a size and a compute type
+        out["stt"].update(model=model.removesuffix("-int8"), compute_type="int8")
+    return out
+
+
+def _merge(data: dict[str, Any], extra: dict[str, dict[str, Any]]) -> None:
+    for section, values in extra.items():
+        current = data.get(section)
+        data[section] = {**current, **values} if isinstance(current, dict) else values
 
 
 class ConfigError(Exception):
@@ -213,6 +280,7 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
         data = loaded or {}
     elif path is not None:
         raise ConfigError(f"config error: file {cfg_path} does not exist (pass an existing --config file)")
+    _merge(data, stream_aliases(os.environ))
     data.update(overrides)
     try:
         return Settings(**data)

@@ -45,6 +45,7 @@ BAD_MESSAGE naming the problem and the fix; the connection stays open and the co
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,9 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from gui.ws_session import WsSession
+from gui.dialects import serve_socket
+from gui.rest import rest_router
+from gui.session_base import SocketSession
 from realtime.desktop import DesktopSlot
 from realtime.engines import Engines
 
@@ -71,8 +74,10 @@ async def health_report(engines: Engines, sessions: int) -> dict[str, Any]:
 
 def create_api(engines: Engines) -> FastAPI:
     """The FastAPI app: /health, /ws and the page's client files under /client."""
-    app = FastAPI(title="Local voice assistant", docs_url=None, redoc_url=None)
-    active: set[WsSession] = set()
+    app = FastAPI(title="Local voice assistant", docs_url="/docs", redoc_url=None,
+                  description="Voice and text chat with a local model: `/ws` (streaming, two dialects) and "
+                              "`/v1/*` (plain HTTP chat and stored sessions).")
+    active: set[SocketSession] = set()
     desktop_slot = DesktopSlot()  # this computer's mic and speaker: one /ws session at a time
     app.state.engines = engines
     app.state.sessions = active
@@ -83,14 +88,15 @@ def create_api(engines: Engines) -> FastAPI:
         report = await health_report(engines, len(active))
         return JSONResponse(report, status_code=200 if report["ok"] else 503)
 
+    def register(session: SocketSession) -> Callable[[], None]:
+        active.add(session)
+        return lambda: active.discard(session)
+
     @app.websocket("/ws")
     async def ws_endpoint(websocket: WebSocket) -> None:
-        session = WsSession(engines, websocket, desktop_slot)
-        active.add(session)
-        try:
-            await session.run()
-        finally:
-            active.discard(session)
+        await serve_socket(engines, websocket, desktop_slot, register)
+
+    app.include_router(rest_router(engines))
 
     app.mount(CLIENT_PATH, StaticFiles(directory=STATIC_DIR), name="client")
     return app

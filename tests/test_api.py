@@ -238,10 +238,10 @@ def test_settings_switch_voice_chain_and_mode(settings: Settings) -> None:
     assert providers == {"beta"} and b.spoken and not a.spoken
 
 
-def test_hello_resumes_a_session_and_text_without_hello_works(client: TestClient) -> None:
+def test_hello_resumes_a_session(client: TestClient) -> None:
     with client.websocket_connect("/ws") as ws:
-        ws.send_text(json.dumps({"type": "text", "text": "hello"}))  # no hello: defaults
-        ready = until(ws, "ready")
+        ready = hello(ws)
+        ws.send_text(json.dumps({"type": "text", "text": "hello"}))
         until(ws, "turn_done")
     with client.websocket_connect("/ws") as ws:
         again = hello(ws, session_id=ready["session_id"])
@@ -300,8 +300,7 @@ def test_missing_speech_model_is_said_plainly_and_text_still_works(sim: OllamaSi
         ws.send_json({"type": "hello"})
         ready = ws.receive_json()
         assert ready["type"] == "ready" and ready["listen"] is False
-        msgs = [ws.receive_json() for _ in range(2)]
-        err = next(m for m in msgs if m["type"] == "error")
+        err = until(ws, "error")
         assert err["code"] == "STT_FAIL" and "base.en" in err["message"] and "typing still works" in err["message"]
         ws.send_json({"type": "text", "text": "hello"})
         done = until(ws, "turn_done")
