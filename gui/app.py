@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from app.wiring import load_engines
 from core.config import Settings
 from gui.api import CLIENT_PATH, create_api
+from gui.shutdown import GracefulServer
 from realtime.engines import Engines
 
 log = logging.getLogger(__name__)
@@ -148,8 +149,8 @@ def serve(settings: Settings) -> None:
         engines = await load_engines(settings)
         app = create_app(engines)
         config = uvicorn.Config(app, host=settings.gui.host, port=settings.gui.port, log_level="warning",
-                                ws_max_size=4 * 1024 * 1024)
-        server = uvicorn.Server(config)
+                                ws_max_size=4 * 1024 * 1024, log_config=None)
+        server = GracefulServer(config, app.state.sessions, settings.gui.shutdown_grace_s)
         host = "localhost" if settings.gui.host in ("127.0.0.1", "0.0.0.0") else settings.gui.host
         task = asyncio.create_task(server.serve())
         try:
@@ -160,5 +161,6 @@ def serve(settings: Settings) -> None:
             await task
         finally:
             await engines.aclose()
+            engines.history.close()  # every committed row is on disk (WAL checkpointed) before the exit
 
     asyncio.run(main())

@@ -86,7 +86,7 @@ class SocketSession:
         except (WebSocketDisconnect, RuntimeError) as exc:  # RuntimeError: receive after the server closed
             log.debug("socket ended: %s", exc)
         finally:
-            await self.close()
+            await asyncio.shield(self.close())  # a cancelled connection task still releases the agent
 
     async def _dispatch(self, msg: Mapping[str, Any]) -> None:
         try:
