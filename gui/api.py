@@ -1,6 +1,10 @@
-"""The HTTP side of the assistant: `GET /health`, the `/ws` streaming API and the page's static client.
+"""The HTTP side of the assistant: `GET /health`, the `/ws` streaming API, `/v1` REST and the page's client.
 
-`/ws` protocol (one VoiceAgent, i.e. one conversation, per connection):
+`/ws` speaks two dialects, chosen by the first message (gui/dialects.py): `start` opens the seed's streaming
+protocol (gui/seed_session.py, README "Streaming mode"), `hello` the native one below; anything else first is a
+PROTOCOL_VIOLATION and the socket is closed with 1008.
+
+Native protocol (one VoiceAgent, i.e. one conversation, per connection):
 
 Client -> server
   binary frame   PCM16 little-endian mono 16 kHz microphone audio, any length (30-60 ms frames work best);
@@ -8,7 +12,7 @@ Client -> server
   text frame     one JSON object:
     {"type": "hello", "session_id": "...", "listen": true, "report_playback": true,
      "streaming": true, "tts_chain": ["piper"], "audio": "browser"}
-                 optional, and only as the first message: continue a stored session (default: a new one),
+                 required as the first message: continue a stored session (default: a new one),
                  listen to mic audio or not (default true), whether this client will send playback reports
                  (default false: audio counts as heard once sent), and per-session settings as below.
                  "audio": "desktop" makes this computer's microphone and speaker the session's audio (one

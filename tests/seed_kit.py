@@ -79,7 +79,7 @@ def seed_settings(url: str, tmp: Path, **sections: dict[str, Any]) -> Settings:
         "memory": {"db_path": str(tmp / "a.db"), "embedder": "none"}}
     for name, values in sections.items():
         base[name] = {**base.get(name, {}), **values}
-    return load_settings(**base)
+    return load_settings(None, **base)
 
 
 def listening_engines(settings: Settings, stt: SpeechToText | None, voices: list[TextToSpeech] | None = None,

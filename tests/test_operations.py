@@ -65,6 +65,7 @@ async def test_slow_client_gets_backpressure_info_keeps_audio_and_stays_bounded(
     assert partials[-1] == "words 999" and len(partials) < 200  # the newest kept, most skipped
     assert sender.skipped > 1500
     # memory: never more than the threshold plus what may not be dropped (200 audio/token frames) plus one partial
+    print(f"backpressure: max queue {sender.max_depth} frames, {sender.skipped} skipped")
     assert sender.max_depth <= 50 + 200 + 2, sender.max_depth
 
 
@@ -112,7 +113,7 @@ def test_stream_env_names_are_aliases(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (s.tts.max_phrase_chars, s.tts.max_pending_phrases, s.gui.backpressure_frames) == (60, 5, 80)
     assert s.vad.max_utterance_s == 20.0 and s.vad.silence_ms == 800
     monkeypatch.setenv("STREAM_TTS_THREAD_WORKERS", "99")
-    with pytest.raises(Exception, match="tts.workers = 99"):
+    with pytest.raises(Exception, match=r"tts\.workers = 99"):
         load_settings()
 
 
@@ -203,6 +204,7 @@ def test_sigterm_closes_sessions_gracefully(tmp_path: Path) -> None:
         assert got[name][-1] == 1001, got[name][-3:]
         assert {"type": "info", "message": "server shutting down"}.items() <= next(
             m for m in got[name] if isinstance(m, dict) and m["type"] == "info" and "shutting" in m["message"]).items()
+    print(f"shutdown: info and close 1001 on both sockets within {took:.3f} s")
     assert took < 2.0, took
     import sqlite3
 
