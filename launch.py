@@ -7,9 +7,9 @@ one clear line, not a model load and a stack trace.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
+from app.logs import configure_logging
 from core.config import load_or_exit
 
 
@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     argv, bench_argv = _split_bench(argv)
     args = build_parser().parse_args(argv)
     settings = load_or_exit(args.config)
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     command = args.command or "app"
     if command == "converse":
         from app.cli import converse

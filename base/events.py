@@ -42,6 +42,21 @@ class ErrorCode(StrEnum):
     HISTORY_UNAVAILABLE = "HISTORY_UNAVAILABLE"
     NO_SPEECH = "NO_SPEECH"
     INTERNAL = "INTERNAL"
+    # the seed streaming dialect's names (gui/seed_session.py): STT_FAIL is sent there as ASR_FAIL
+    ASR_FAIL = "ASR_FAIL"
+    CANCELLED = "CANCELLED"
+    PROTOCOL_VIOLATION = "PROTOCOL_VIOLATION"
+
+
+class Phase(StrEnum):
+    """Where one session's exchange stands (the seed protocol's phases), carried by `phase` events."""
+
+    IDLE = "IDLE"  # connected, nothing captured yet
+    CAPTURING = "CAPTURING"  # taking the user's audio
+    THINKING = "THINKING"  # the user's words are final, the model is asked
+    RESPONDING = "RESPONDING"  # the reply streams (tokens, audio)
+    COMPLETE = "COMPLETE"  # the reply ended (or was cancelled)
+    ERROR = "ERROR"  # the last thing that happened was an error
 
 
 class State(StrEnum):
@@ -192,6 +207,28 @@ class Latency(Event):
     type: ClassVar[str] = "latency"
     marks: dict[str, float]
     intervals: dict[str, float]
+    # the seed protocol's five stamps (wall clock, None when the turn had no such stage): t0 audio (speech onset,
+    # or the request of a typed turn), t1 first partial, t2 final transcript, t3 first LLM token, t4 first audio
+    t0: float | None = None
+    t1: float | None = None
+    t2: float | None = None
+    t3: float | None = None
+    t4: float | None = None
+    deltas_ms: dict[str, int] = field(default_factory=dict)  # t1-t4 each from t0, in milliseconds
+
+    def __post_init__(self) -> None:
+        stamps = [self.marks.get(k) for k in SEED_MARKS]
+        if stamps[0] is None:
+            stamps[0] = self.marks.get("turn_start")
+        for i, value in enumerate(stamps):
+            if getattr(self, f"t{i}") is None and value is not None:
+                object.__setattr__(self, f"t{i}", round(value, 4))
+        if not self.deltas_ms and self.t0 is not None:
+            object.__setattr__(self, "deltas_ms", {
+                f"t{i}": round((v - self.t0) * 1000) for i, v in enumerate(stamps) if i and v is not None})
+
+
+SEED_MARKS = ("speech_start", "first_partial", "final", "llm_first_token", "first_audio")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,6 +246,11 @@ class ErrorEvent(Event):
     code: ErrorCode
     message: str
     recoverable: bool = True
+    error: str = ""  # the seed protocol's field: the same text as `message` unless given
+
+    def __post_init__(self) -> None:
+        if not self.error:
+            object.__setattr__(self, "error", self.message)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -277,12 +319,54 @@ class InputEnded(Event):
     type: ClassVar[str] = "input_ended"
 
 
+@dataclass(frozen=True, kw_only=True)
+class PhaseChanged(Event):
+    """The session's phase moved (both `/ws` dialects; logged at each transition)."""
+
+    type: ClassVar[str] = "phase"
+    phase: Phase
+
+
+@dataclass(frozen=True, kw_only=True)
+class Info(Event):
+    """A notice that is not an error: backpressure started or cleared, the server shuts down, a session began."""
+
+    type: ClassVar[str] = "info"
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TtsChunk(Event):
+    """Seed dialect: one phrase's audio as a whole WAV file, base64; `seq` counts phrases of the session from 1."""
+
+    type: ClassVar[str] = "tts_chunk"
+    seq: int
+    audio_b64: str
+    mime: str = "audio/wav"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TtsPhraseDone(Event):
+    """Seed dialect: every chunk of phrase `seq` has been sent."""
+
+    type: ClassVar[str] = "tts_phrase_done"
+    seq: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TtsComplete(Event):
+    """Seed dialect: the reply's audio is all sent (after the last `llm_token` with `done`)."""
+
+    type: ClassVar[str] = "tts_complete"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
         StateChanged, SpeechStarted, SpeechEnded, PartialTranscript, FinalTranscript, LlmToken, ToolCall,
         ToolPending, ToolResult, Sentence, TtsAudio, PlaybackProgress, Interrupted, Latency, TurnDone,
         ErrorEvent, TurnCandidate, SpeechResumed, Ready, SessionSettings, HistoryMessages, ClearAudio, InputEnded,
+        PhaseChanged, Info, TtsChunk, TtsPhraseDone, TtsComplete,
     )
 }
 WIRE_TYPES: dict[str, type[Event]] = {name: cls for name, cls in EVENT_TYPES.items() if cls.wire}

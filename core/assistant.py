@@ -57,6 +57,7 @@ class Assistant:
         self.history = history
         self.writer = HistoryWriter(history)  # every write goes through it: off the loop, in order, retried
         self.tools = tools
+        self._discarded: set[str] = set()
 
     # --- context ---------------------------------------------------------------------------------
     async def build_messages(self, session_id: str, user_text: str, turn_id: str = "") -> list[dict[str, Any]]:
@@ -171,9 +172,16 @@ class Assistant:
     def record_reply(
         self, session_id: str, turn_id: str, text: str, *, interrupted: bool = False, heard: str | None = None
     ) -> None:
-        """Memory gating: store a finished reply, or the interrupted one with what was heard (an empty reply,
-        one cut before its first word, leaves no row)."""
+        """Memory gating: store a finished reply, or the interrupted one with what was heard; never a discarded
+        one, nor an empty one (a reply cut before its first word leaves no row)."""
+        if turn_id in self._discarded:
+            self._discarded.discard(turn_id)
+            return
         if not text:
             return
         self.writer.append(session_id, "assistant", text, turn_id=turn_id, interrupted=interrupted, heard=heard)
 
+
+    def discard_reply(self, turn_id: str) -> None:
+        """The client cancelled this turn: its reply must not reach memory (the seed's `cancel`)."""
+        self._discarded.add(turn_id)

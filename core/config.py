@@ -8,26 +8,25 @@ in a YAML file is much harder to understand.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from core.config_base import ENV_PREFIX as ENV_PREFIX
+from core.config_base import Section
+from core.config_net import LIVEKIT_ENV as LIVEKIT_ENV
+from core.config_net import GuiConfig as GuiConfig
+from core.config_net import LiveKitConfig as LiveKitConfig
+from core.config_net import is_loopback as is_loopback
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "config.yaml"
-ENV_PREFIX = "ASSISTANT_"
-
-
-class Section(BaseModel):
-    """Base of every section: unknown keys are errors, so a typo is reported instead of ignored."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class AudioConfig(Section):
@@ -82,7 +81,10 @@ class OllamaConfig(Section):
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     context_tokens: int = Field(4096, ge=256, le=262144)
     connect_timeout_s: float = Field(3.0, gt=0, le=60)
-    first_token_timeout_s: float = Field(30.0, gt=0, le=600)
+    first_token_timeout_s: float = Field(30.0, gt=0, le=600, description="a cold model loads before its first token")
+    between_token_timeout_s: float = Field(
+        15.0, gt=0, le=600, description="silence allowed between two chunks once the reply flows; Ollama sends a "
+                                        "tool call as one chunk after generating all of it, so keep room for that")
     total_timeout_s: float = Field(120.0, gt=0, le=3600)
     max_tool_rounds: int = Field(4, ge=0, le=20)
     embed_model: str | None = Field(None, description="use Ollama /api/embed for memory when set")
@@ -120,6 +122,10 @@ class TtsConfig(Section):
     phrase_gap_ms: int = Field(
         180, ge=0, le=1000, description="silence left after a spoken sentence (half after a clause): each "
                                         "voice's own padding is trimmed to it so phrases join like one utterance")
+    max_phrase_chars: int = Field(
+        200, ge=20, le=1000, description="a phrase longer than this is cut (at a clause if it can) before speaking")
+    max_pending_phrases: int = Field(16, ge=1, le=256, description="phrases cut but not yet spoken, per reply")
+    workers: int = Field(1, ge=1, le=8, description="phrases synthesized at once (for voices that run in parallel)")
 
 
 class BargeInConfig(Section):
@@ -148,120 +154,6 @@ class McpConfig(Section):
     call_timeout_s: float = Field(20.0, gt=0, le=600)
 
 
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
-WILDCARD_HOSTS = ("", "0.0.0.0", "::")
-MIN_TOKEN_CHARS = 16
-TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-
-
-def is_loopback(host: str) -> bool:
-    """True for a name or address that only this computer can reach (localhost, 127.x, ::1)."""
-    name = host.strip().strip("[]").rstrip(".").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-class GuiConfig(Section):
-    """Where the page and /ws are served, who may reach them, and how big a message may be."""
-
-    host: str = "127.0.0.1"
-    port: int = Field(7860, ge=1, le=65535)
-    allowed_hosts: list[str] = Field(
-        default_factory=list, description="extra Host names the app answers to, e.g. mybox.lan (no port)")
-    allowed_origins: list[str] = Field(
-        default_factory=list, description="extra page origins allowed to call the app, e.g. http://mybox.lan:8080")
-    auth_token: SecretStr | None = Field(
-        None, description="required to serve beyond loopback; clients send it as a Bearer header or ?token=")
-    max_message_bytes: int = Field(1_048_576, ge=65_536, le=67_108_864,
-                                   description="largest /ws frame or HTTP body accepted")
-    max_text_chars: int = Field(4000, ge=100, le=100_000, description="longest typed message accepted")
-
-    @field_validator("allowed_hosts")
-    @classmethod
-    def _names(cls, v: list[str]) -> list[str]:
-        for name in v:
-            if not re.fullmatch(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]", name):
-                raise ValueError(f"{name!r} is not a host name: write a name or address without scheme or port, "
-                                 "e.g. mybox.lan or 192.168.1.20")
-        return [n.strip("[]").rstrip(".").lower() for n in v]
-
-    @field_validator("allowed_origins")
-    @classmethod
-    def _origins(cls, v: list[str]) -> list[str]:
-        for origin in v:
-            if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?",
-                                origin.rstrip("/")):
-                raise ValueError(f"{origin!r} is not an origin: write scheme://host[:port], e.g. "
-                                 "http://mybox.lan:8080 (no path, no wildcard)")
-        return [o.rstrip("/").lower() for o in v]
-
-    @field_validator("auth_token")
-    @classmethod
-    def _long_enough(cls, v: SecretStr | None) -> SecretStr | None:
-        if v is not None and not re.fullmatch(rf"[A-Za-z0-9._~+/=-]{{{MIN_TOKEN_CHARS},}}", v.get_secret_value()):
-            raise ValueError(f"must be at least {MIN_TOKEN_CHARS} letters, digits or ._~+/=-; make one with "
-                             f"{TOKEN_HINT}")
-        return v
-
-    @model_validator(mode="after")
-    def _token_beyond_loopback(self) -> GuiConfig:
-        if not is_loopback(self.host) and self.auth_token is None:
-            where = "every network interface" if self.host in WILDCARD_HOSTS else f"the network as {self.host}"
-            raise ValueError(f"gui.host = {self.host!r} serves the assistant to {where}, so it needs an access "
-                             f"token: set ASSISTANT_GUI__AUTH_TOKEN=$({TOKEN_HINT}) (or gui.auth_token in the "
-                             "YAML file), or set gui.host: 127.0.0.1")
-        return self
-
-
-# The seed's plain variables (LIVEKIT_URL, ...), also what livekit's own tools read; ASSISTANT_LIVEKIT__* wins.
-LIVEKIT_ENV = {"url": "LIVEKIT_URL", "api_key": "LIVEKIT_API_KEY", "api_secret": "LIVEKIT_API_SECRET",
-               "room_name": "LIVEKIT_ROOM_NAME", "token_ttl_s": "LIVEKIT_TOKEN_TTL"}
-
-
-class LiveKitConfig(Section):
-    """A LiveKit server (SFU) the assistant can join as an agent; off until url, key and secret are set."""
-
-    url: str | None = Field(None, description="ws(s):// URL of the LiveKit server, e.g. ws://localhost:7880")
-    api_key: str | None = None
-    api_secret: SecretStr | None = Field(None, description="never logged, never shown: a SecretStr")
-    room_name: str = Field("voice-assistant", min_length=1, max_length=128)
-    token_ttl_s: int = Field(86400, ge=60, le=30 * 86400)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _seed_env(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        out = dict(data)
-        for key, var in LIVEKIT_ENV.items():
-            value = os.environ.get(var)
-            if value and f"{ENV_PREFIX}LIVEKIT__{key.upper()}" not in os.environ:  # env wins over the file
-                if key == "token_ttl_s" and not value.strip().isdigit():
-                    raise ValueError(f"{var} = {value!r} is not a whole number of seconds (e.g. 86400)")
-                out[key] = value
-        return out
-
-    @field_validator("url")
-    @classmethod
-    def _ws(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith(("ws://", "wss://", "http://", "https://")):
-            raise ValueError("must start with ws://, wss://, http:// or https:// (e.g. ws://localhost:7880)")
-        return v.rstrip("/") if v else None
-
-    def missing(self) -> list[str]:
-        """What still has to be set before tokens can be made, named as the user would set it."""
-        pairs = (("url", self.url), ("api_key", self.api_key), ("api_secret", self.api_secret))
-        return [f"livekit.{k} (or {LIVEKIT_ENV[k]})" for k, v in pairs if not v]
-
-    @property
-    def configured(self) -> bool:
-        return not self.missing()
-
-
 class Settings(BaseSettings):
     """The whole configuration. Paths are relative to the project root unless absolute."""
 
@@ -271,6 +163,7 @@ class Settings(BaseSettings):
 
     streaming: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
     audio: AudioConfig = Field(default_factory=AudioConfig)
     vad: VadConfig = Field(default_factory=VadConfig)
     stt: SttConfig = Field(default_factory=SttConfig)
@@ -298,6 +191,51 @@ class Settings(BaseSettings):
         """Resolve a configured path against the project root."""
         p = Path(relative)
         return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+# The seed protocol's environment names, accepted as aliases (`ASSISTANT_*` names win when both are set).
+# name -> (section, key, factor applied to the value: the seed counts some things in ms, the config in s)
+STREAM_ALIASES: dict[str, tuple[str, str, float]] = {
+    "STREAM_VAD_SILENCE_MS": ("vad", "silence_ms", 1),
+    "STREAM_MAX_UTTERANCE_MS": ("vad", "max_utterance_s", 0.001),
+    "STREAM_PARTIAL_INTERVAL_MS": ("stt", "partial_interval_ms", 1),
+    "STREAM_MODEL_WHISPER": ("stt", "model", 0),
+    "STREAM_LLM_TIMEOUT_S": ("ollama", "total_timeout_s", 1),
+    "STREAM_LLM_TOKEN_TIMEOUT_S": ("ollama", "between_token_timeout_s", 1),
+    "STREAM_TTS_TIMEOUT_S": ("tts", "timeout_s", 1),
+    "STREAM_TTS_MAX_PHRASE_LENGTH": ("tts", "max_phrase_chars", 1),
+    "STREAM_MAX_PENDING_PHRASES": ("tts", "max_pending_phrases", 1),
+    "STREAM_TTS_THREAD_WORKERS": ("tts", "workers", 1),
+    "STREAM_BACKPRESSURE_THRESHOLD": ("gui", "backpressure_frames", 1),
+}
+
+
+def stream_aliases(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The `STREAM_*` variables that are set, as config sections (a number that does not parse is kept as
+    text so validation names the variable's key); an `ASSISTANT_<SECTION>__<KEY>` of the same key wins."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, (section, key, factor) in STREAM_ALIASES.items():
+        raw = env.get(name)
+        if raw is None or f"{ENV_PREFIX}{section}__{key}".upper() in env:
+            continue
+        value: Any = raw
+        if factor:
+            try:
+                number = float(raw) * factor
+                value = int(number) if factor == 1 and number.is_integer() else number
+            except ValueError:
+                value = raw
+        out.setdefault(section, {})[key] = value
+    model = out.get("stt", {}).get("model")
+    if isinstance(model, str) and model.endswith("-int8"):  # the seed's "small-int8": a size and a compute type
+        out["stt"].update(model=model.removesuffix("-int8"), compute_type="int8")
+    return out
+
+
+def _merge(data: dict[str, Any], extra: dict[str, dict[str, Any]]) -> None:
+    for section, values in extra.items():
+        current = data.get(section)
+        data[section] = {**current, **values} if isinstance(current, dict) else values
 
 
 class ConfigError(Exception):
@@ -334,6 +272,7 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
         data = loaded or {}
     elif path is not None:
         raise ConfigError(f"config error: file {cfg_path} does not exist (pass an existing --config file)")
+    _merge(data, stream_aliases(os.environ))
     data.update(overrides)
     try:
         return Settings(**data)

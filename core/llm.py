@@ -51,11 +51,10 @@ class OllamaChat:
 
     def __init__(self, cfg: OllamaConfig) -> None:
         self.cfg = cfg
-        # read= bounds the wait for each chunk, so it is the first-token timeout; the whole reply is bounded
-        # separately by total_timeout_s.
-        timeout = httpx.Timeout(
-            connect=cfg.connect_timeout_s, read=cfg.first_token_timeout_s, write=10.0, pool=cfg.connect_timeout_s
-        )
+        # read= is a backstop for each chunk; the stream loop bounds the first chunk and each later one itself,
+        # and the whole reply is bounded separately by total_timeout_s.
+        read = max(cfg.first_token_timeout_s, cfg.between_token_timeout_s)
+        timeout = httpx.Timeout(connect=cfg.connect_timeout_s, read=read, write=10.0, pool=cfg.connect_timeout_s)
         self.client = ollama.AsyncClient(host=cfg.host, timeout=timeout)
 
     def _fix_unreachable(self) -> str:
@@ -81,6 +80,12 @@ class OllamaChat:
             return LlmError(ErrorCode.LLM_UNAVAILABLE, self._fix_unreachable())
         return LlmError(ErrorCode.LLM_ERROR, f"Ollama request failed: {type(exc).__name__}: {exc}")
 
+    def _stalled(self, stage: str, waited: float) -> LlmError:
+        """The first chunk (a cold model loads first) and every later one each have their own bound."""
+        key = "first_token_timeout_s" if stage == "first" else "between_token_timeout_s"
+        return LlmError(ErrorCode.LLM_TIMEOUT, f"Ollama at {self.cfg.host} sent no {stage} token within "
+                        f"{waited:g} s: check that it is not stuck or overloaded, or raise ollama.{key}")
+
     async def stream(
         self, messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] | None
     ) -> AsyncIterator[ChatDelta]:
@@ -94,7 +99,17 @@ class OllamaChat:
                     stream=True,
                     options={"temperature": self.cfg.temperature, "num_ctx": self.cfg.context_tokens},
                 )
-                async for part in parts:
+                chunks = aiter(parts)
+                wait, stage = self.cfg.first_token_timeout_s, "first"
+                while True:
+                    try:
+                        async with asyncio.timeout(wait):
+                            part = await anext(chunks)
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError:
+                        raise self._stalled(stage, wait) from None
+                    wait, stage = self.cfg.between_token_timeout_s, "next"
                     msg = part.message
                     saw_text = saw_text or bool(msg.content)
                     saw_done = saw_done or bool(part.done)

@@ -125,6 +125,15 @@ class History:
                 )
             )
 
+    def session(self, session_id: str) -> dict[str, Any] | None:
+        """One session's row with its message count, or None when there is no such session."""
+        with self._lock:
+            rows = list(self.db.query(
+                "SELECT s.id, s.title, s.created_at, s.updated_at, "
+                "(SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id) AS messages "
+                "FROM sessions s WHERE s.id = ?", [session_id]))
+        return rows[0] if rows else None
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

@@ -1,6 +1,10 @@
-"""The HTTP side of the assistant: `GET /health`, the `/ws` streaming API and the page's static client.
+"""The HTTP side of the assistant: `GET /health`, the `/ws` streaming API, `/v1` REST and the page's client.
 
-`/ws` protocol (one VoiceAgent, i.e. one conversation, per connection):
+`/ws` speaks two dialects, chosen by the first message (gui/dialects.py): `start` opens the seed's streaming
+protocol (gui/seed_session.py, README "Streaming mode"), `hello` the native one below; anything else first is a
+PROTOCOL_VIOLATION and the socket is closed with 1008.
+
+Native protocol (one VoiceAgent, i.e. one conversation, per connection):
 
 Client -> server
   binary frame   PCM16 little-endian mono 16 kHz microphone audio, any length (30-60 ms frames work best);
@@ -8,7 +12,7 @@ Client -> server
   text frame     one JSON object:
     {"type": "hello", "session_id": "...", "listen": true, "report_playback": true,
      "streaming": true, "tts_chain": ["piper"], "audio": "browser"}
-                 optional, and only as the first message: continue a stored session (default: a new one),
+                 required as the first message: continue a stored session (default: a new one),
                  listen to mic audio or not (default true), whether this client will send playback reports
                  (default false: audio counts as heard once sent), and per-session settings as below.
                  "audio": "desktop" makes this computer's microphone and speaker the session's audio (one
@@ -47,6 +51,7 @@ gui/security.py's Host, Origin and token checks.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +59,11 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from gui.dialects import serve_socket
 from gui.livekit_routes import livekit_router
+from gui.rest import rest_router
 from gui.security import Guard, scrub
-from gui.ws_session import WsSession
+from gui.session_base import SocketSession
 from realtime.desktop import DesktopSlot
 from realtime.engines import Engines
 
@@ -76,10 +83,12 @@ async def health_report(engines: Engines, sessions: int) -> dict[str, Any]:
 
 
 def create_api(engines: Engines) -> FastAPI:
-    """The FastAPI app: /health, /ws and the page's client files under /client, all behind the Guard."""
-    app = FastAPI(title="Local voice assistant", docs_url=None, redoc_url=None, openapi_url=None)
+    """The FastAPI app: /health, /ws, /v1/*, the page's client files under /client, all behind the Guard."""
+    app = FastAPI(title="Local voice assistant", docs_url="/docs", redoc_url=None,
+                  description="Voice and text chat with a local model: `/ws` (streaming, two dialects) and "
+                              "`/v1/*` (plain HTTP chat and stored sessions).")
     app.add_middleware(Guard, gui=engines.settings.gui)  # wraps every route, Gradio's too once mounted
-    active: set[WsSession] = set()
+    active: set[SocketSession] = set()
     desktop_slot = DesktopSlot()  # this computer's mic and speaker: one /ws session at a time
     app.state.engines = engines
     app.state.sessions = active
@@ -90,14 +99,15 @@ def create_api(engines: Engines) -> FastAPI:
         report = await health_report(engines, len(active))
         return JSONResponse(report, status_code=200 if report["ok"] else 503)
 
+    def register(session: SocketSession) -> Callable[[], None]:
+        active.add(session)
+        return lambda: active.discard(session)
+
     @app.websocket("/ws")
     async def ws_endpoint(websocket: WebSocket) -> None:
-        session = WsSession(engines, websocket, desktop_slot)
-        active.add(session)
-        try:
-            await session.run()
-        finally:
-            active.discard(session)
+        await serve_socket(engines, websocket, desktop_slot, register)
+
+    app.include_router(rest_router(engines))
 
     app.include_router(livekit_router(engines.settings.livekit))  # tokens for the page's LiveKit mode
     app.mount(CLIENT_PATH, StaticFiles(directory=STATIC_DIR), name="client")

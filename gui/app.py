@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from app.wiring import load_engines
 from core.config import Settings
 from gui.api import CLIENT_PATH, create_api
+from gui.shutdown import GracefulServer
 from realtime.engines import Engines
 
 log = logging.getLogger(__name__)
@@ -153,8 +154,8 @@ def serve(settings: Settings) -> None:
         engines = await load_engines(settings)
         app = create_app(engines)
         config = uvicorn.Config(app, host=settings.gui.host, port=settings.gui.port, log_level="warning",
-                                ws_max_size=settings.gui.max_message_bytes)
-        server = uvicorn.Server(config)
+                                ws_max_size=settings.gui.max_message_bytes, log_config=None)
+        server = GracefulServer(config, app.state.sessions, settings.gui.shutdown_grace_s)
         host = "localhost" if settings.gui.host in ("127.0.0.1", "0.0.0.0", "::") else settings.gui.host
         host = f"[{host}]" if ":" in host else host
         token = "?token=<gui.auth_token>" if settings.gui.auth_token else ""
@@ -167,5 +168,6 @@ def serve(settings: Settings) -> None:
             await task
         finally:
             await engines.aclose()
+            engines.history.close()  # every committed row is on disk (WAL checkpointed) before the exit
 
     asyncio.run(main())

@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.config import LOOPBACK_NAMES, WILDCARD_HOSTS, GuiConfig, is_loopback
+from core.config_net import LOOPBACK_NAMES, WILDCARD_HOSTS, GuiConfig, is_loopback
 
 log = logging.getLogger(__name__)
 

@@ -17,13 +17,14 @@ import asyncio
 import json
 import logging
 import struct
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from base.events import ClearAudio
+from base.events import ClearAudio, Event, Info
 from realtime.audio_out import PlayedWaiters
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class _Frame:
-    """One queued write: text (JSON) or reply audio of a given epoch."""
+    """One queued write: text (JSON) or reply audio of a given epoch; `kind` is the event type of a text frame."""
 
     text: str | None = None
     data: bytes | None = None
     epoch: int = 0
+    kind: str = ""
 
 
 def audio_frame(seq: int, pcm: np.ndarray) -> bytes:
@@ -49,31 +51,94 @@ def parse_audio_frame(frame: bytes) -> tuple[int, np.ndarray]:
     return seq, np.frombuffer(frame[4:], dtype="<i2").astype(np.int16)
 
 
+# What a slow client can do without: a newer partial supersedes an older one, and playback reports are only
+# progress. Audio, finals, tokens and errors are never dropped.
+SUPERSEDED = frozenset({"partial_transcript"})
+SKIPPABLE = frozenset({"playback"})
+PRESSURE_ON = "backpressure: the client reads slower than the server sends; partial transcripts and playback " \
+              "reports are skipped until it catches up (audio, transcripts, tokens and errors are all kept)"
+PRESSURE_OFF = "backpressure cleared: the client caught up"
+
+
 class SocketSender:
-    """Serializes every write to one WebSocket through a queue drained by a single task."""
+    """Serializes every write to one WebSocket through a bounded queue drained by a single task.
+
+    Past `threshold` queued frames the client is behind: partials (keeping the newest) and playback reports
+    are skipped, with one `info` when that starts and one when the queue has drained to half the threshold.
+    Past `hard_max` frames the client has stopped reading: the queue is dropped and `on_overflow` is called
+    (the session closes the socket), so one stuck client cannot grow the server's memory without bound.
+    """
 
     def __init__(self, send_text: Callable[[str], Awaitable[None]],
-                 send_bytes: Callable[[bytes], Awaitable[None]]) -> None:
+                 send_bytes: Callable[[bytes], Awaitable[None]], *, threshold: int = 50, hard_max: int = 2000,
+                 on_overflow: Callable[[], None] | None = None) -> None:
         self._send_text = send_text
         self._send_bytes = send_bytes
-        self._queue: asyncio.Queue[_Frame | None] = asyncio.Queue()
+        self.threshold = threshold
+        self.hard_max = max(hard_max, threshold + 1)
+        self._on_overflow = on_overflow
+        self._frames: deque[_Frame] = deque()
+        self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self.epoch = 0
         self.closed = False
+        self.pressured = False
+        self.skipped = 0  # frames skipped under backpressure (for logs and tests)
+        self.max_depth = 0  # the deepest the queue has been (for tests: the memory bound)
+        self._stopping = False
         self._task = asyncio.get_running_loop().create_task(self._run(), name="ws-sender")
 
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def send_event(self, ev: Event) -> None:
+        """Queue one typed event (the only way server messages are written)."""
+        self.send_json(ev.to_dict())
+
     def send_json(self, obj: dict[str, Any]) -> None:
-        if self.closed:
+        if self.closed or self._stopping:
             return
-        self._idle.clear()
-        self._queue.put_nowait(_Frame(text=json.dumps(obj, default=str)))
+        kind = str(obj.get("type", ""))
+        if kind in SUPERSEDED or kind in SKIPPABLE:
+            if len(self._frames) >= self.threshold and not self.pressured:
+                self._pressure(True)
+            if self.pressured:
+                if kind in SKIPPABLE:
+                    self.skipped += 1
+                    return
+                stale = [f for f in self._frames if f.kind == kind]
+                for f in stale:
+                    self._frames.remove(f)
+                self.skipped += len(stale)
+        self._push(_Frame(text=json.dumps(obj, default=str), kind=kind))
 
     def send_audio(self, data: bytes, epoch: int) -> None:
-        if self.closed:
+        if self.closed or self._stopping:
             return
+        self._push(_Frame(data=data, epoch=epoch))
+
+    def _push(self, frame: _Frame, *, first: bool = False) -> None:
+        if first:
+            self._frames.appendleft(frame)
+        else:
+            self._frames.append(frame)
+        self.max_depth = max(self.max_depth, len(self._frames))
         self._idle.clear()
-        self._queue.put_nowait(_Frame(data=data, epoch=epoch))
+        self._wake.set()
+        if len(self._frames) > self.hard_max:
+            log.warning("client %d frames behind: it stopped reading; closing its socket", len(self._frames))
+            self._frames.clear()
+            self.closed = True
+            self._task.cancel()
+            if self._on_overflow is not None:
+                self._on_overflow()
+
+    def _pressure(self, on: bool) -> None:
+        self.pressured = on
+        log.info("backpressure %s (%d frames queued)", "on" if on else "off", len(self._frames))
+        info = Info(turn_id="", message=PRESSURE_ON if on else PRESSURE_OFF)
+        self._push(_Frame(text=json.dumps(info.to_dict()), kind=info.type), first=on)
 
     async def drained(self) -> None:
         """Return once everything queued so far has been written (or the socket is gone)."""
@@ -83,27 +148,32 @@ class SocketSender:
     async def _run(self) -> None:
         try:
             while True:
-                frame = await self._queue.get()
-                if frame is None:
-                    return
+                while not self._frames:
+                    self._idle.set()
+                    if self._stopping:
+                        return
+                    self._wake.clear()
+                    await self._wake.wait()
+                frame = self._frames.popleft()
                 if frame.text is not None:
                     await self._send_text(frame.text)
                 elif frame.data is not None and frame.epoch == self.epoch:
                     await self._send_bytes(frame.data)  # audio of a flushed epoch is never sent
-                if self._queue.empty():
-                    self._idle.set()
+                if self.pressured and len(self._frames) <= self.threshold // 2:
+                    self._pressure(False)
         except Exception as exc:  # the client went away: stop writing, let the receive side clean up
             log.debug("socket sender stopped: %s", exc)
         finally:
             self.closed = True
             self._idle.set()
 
-    async def aclose(self) -> None:
-        """Write what is queued, then stop."""
+    async def aclose(self, timeout: float = 2.0) -> None:
+        """Write what is queued (within `timeout`), then stop."""
+        self._stopping = True
+        self._wake.set()
         if not self._task.done():
-            self._queue.put_nowait(None)
             try:
-                await asyncio.wait_for(asyncio.shield(self._task), 2.0)
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
             except TimeoutError:
                 self._task.cancel()
         self.closed = True
@@ -133,7 +203,7 @@ class BrowserOutput:
         self._sent = 0
         self._played = 0
         self._waiters.advance(0, everything=True)
-        self.sender.send_json(ClearAudio(turn_id="", epoch=self.sender.epoch).to_dict())
+        self.sender.send_event(ClearAudio(turn_id="", epoch=self.sender.epoch))
 
     def report(self, played_samples: int, epoch: int | None) -> None:
         """A client's playback report; ignored when it belongs to audio flushed since."""

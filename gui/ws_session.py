@@ -6,18 +6,16 @@ The protocol is described in `gui/api.py`; every message the server sends is a t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import logging
 from typing import Any
 
 import numpy as np
-from fastapi import WebSocket, WebSocketDisconnect
+from fastapi import WebSocket
 
 from base.events import (
     ErrorCode,
-    ErrorEvent,
     Event,
     HistoryMessages,
     InputEnded,
@@ -25,13 +23,16 @@ from base.events import (
     SessionSettings,
     StateChanged,
 )
-from gui.limits import BadMessage, TooManyBadMessages, WireLimits, check_audio, parse_message
-from gui.transport import BrowserOutput, SocketSender
+from gui.limits import check_audio, parse_message
+from gui.session_base import BadMessage, SocketSession
+from gui.transport import BrowserOutput
 from realtime.audio_out import AudioOutput
 from realtime.desktop import DesktopAudio, DesktopAudioError, DesktopSlot
 from realtime.engines import Engines
 from realtime.tts.fallback import FallbackTTS
 from realtime.voice_agent import VoiceAgent
+
+__all__ = ["BadMessage", "WsSession"]
 
 log = logging.getLogger(__name__)
 
@@ -49,62 +50,28 @@ def _field(msg: dict[str, Any], name: str, kind: type | tuple[type, ...], what: 
     return value
 
 
-class WsSession:
-    """One `/ws` connection: parses client messages, drives its VoiceAgent, forwards its events."""
+class WsSession(SocketSession):
+    """One `/ws` connection in the native dialect: parses client messages, drives its VoiceAgent."""
+
+    dialect = "native"
 
     def __init__(self, engines: Engines, ws: WebSocket, desktop_slot: DesktopSlot | None = None) -> None:
-        self.engines = engines
-        self.ws = ws
+        super().__init__(engines, ws)
         self.desktop_slot = desktop_slot or DesktopSlot()
-        self.agent: VoiceAgent | None = None
         self.output: BrowserOutput | None = None  # None in desktop mode: the speaker is the agent's output
         self.desktop: DesktopAudio | None = None
-        self._closing = False
-        self.sender: SocketSender | None = None
-        self._unsubscribe: Any = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self._warned_no_stt = False
-        self.limits = WireLimits.from_config(engines.settings.gui)
-
-    async def run(self) -> None:
-        await self.ws.accept()
-        self.sender = SocketSender(self.ws.send_text, self.ws.send_bytes)
-        try:
-            while True:
-                msg = await self.ws.receive()
-                if msg["type"] == "websocket.disconnect":
-                    break
-                try:
-                    if msg.get("bytes") is not None:
-                        self._on_audio(msg["bytes"])
-                    elif msg.get("text") is not None:
-                        await self._on_text(msg["text"])
-                    self.limits.good()
-                except BadMessage as exc:
-                    self._error(ErrorCode.BAD_MESSAGE, str(exc))
-                    self.limits.bad()
-        except TooManyBadMessages as exc:  # say why, write what is queued (2 s at most), then close
-            self._error(ErrorCode.BAD_MESSAGE, str(exc))
-            if self.sender is not None:
-                await self.sender.aclose()
-            with contextlib.suppress(Exception):
-                await self.ws.close(1008, "too many malformed messages")
-        except WebSocketDisconnect:
-            pass
-        finally:
-            await self._close()
 
     # --- outgoing ---------------------------------------------------------------------------------
-    def _send(self, obj: dict[str, Any]) -> None:
-        if self.sender is not None:
-            self.sender.send_json(obj)
-
     def _error(self, code: ErrorCode, message: str, turn_id: str = "") -> None:
-        self._send(ErrorEvent(turn_id=turn_id, code=code, message=message, recoverable=True).to_dict())
+        self.error(code, message, turn_id)
 
     def _on_event(self, ev: Event) -> None:
         if ev.wire:
-            self._send(ev.to_dict())
+            self.send(ev)
+
+    def on_agent_event(self, ev: Event) -> None:
+        self._on_event(ev)
 
     # --- the agent --------------------------------------------------------------------------------
     def _start(self, *, session_id: str | None = None, listen: bool = True,
@@ -116,8 +83,7 @@ class WsSession:
             output = self.desktop.speaker
         else:
             output = self.output = BrowserOutput(self.sender, rate, reports_playback=report_playback)
-        self.agent = VoiceAgent(self.engines, output, session_id=session_id, listen=listen)
-        self._unsubscribe = self.agent.subscribe(self._on_event)
+        self.agent = self.new_agent(output, session_id=session_id, listen=listen)
         view = self._settings_view()
         self._on_event(Ready(turn_id="", session_id=self.agent.session_id, sample_rate=rate,
                              listen=self.agent.listener is not None,
@@ -160,7 +126,7 @@ class WsSession:
             raise BadMessage(str(exc)) from exc
 
     # --- incoming ---------------------------------------------------------------------------------
-    def _on_audio(self, data: bytes) -> None:
+    def on_bytes(self, data: bytes) -> None:
         check_audio(data, self.limits)
         if self.desktop is not None:
             raise BadMessage("binary frame on a desktop-audio session: this computer's microphone is the input "
@@ -177,7 +143,7 @@ class WsSession:
         if len(data):
             agent.push_audio(np.frombuffer(data, dtype="<i2").astype(np.int16))
 
-    async def _on_text(self, raw: str) -> None:
+    async def on_text(self, raw: str) -> None:
         msg = parse_message(raw, self.limits, MESSAGE_TYPES)
         kind = msg["type"]
         if kind == "hello":
@@ -198,7 +164,7 @@ class WsSession:
             if self.output is not None:  # a desktop session: the speaker counts what it played itself
                 self.output.report(n, epoch)
         elif kind == "end_of_input":
-            self._spawn(self._end_of_input(self._ensure_agent()))
+            self.spawn(self._end_of_input(self._ensure_agent()))
         elif kind == "settings":
             self._apply_settings(msg)
             self._on_event(self._settings_view())
@@ -270,29 +236,13 @@ class WsSession:
         await agent.end_of_input()
         self._on_event(InputEnded(turn_id=""))
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _close(self) -> None:
-        self._closing = True
-        for task in list(self._tasks):
-            task.cancel()
+    async def close_agent(self) -> None:
         if self.desktop is not None and self.desktop.mic is not None:
             with contextlib.suppress(Exception):
                 await self.desktop.mic.stop()  # no more frames into the closing agent
-        if self.agent is not None:
-            with contextlib.suppress(Exception):
-                await self.agent.aclose()
+        await super().close_agent()
         if self.desktop is not None:
             with contextlib.suppress(Exception):
                 await self.desktop.close()
             self.desktop = None
         self.desktop_slot.release(self)
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-        if self.sender is not None:
-            await self.sender.aclose()
-
-

@@ -12,6 +12,7 @@ from typing import Protocol
 from realtime.sentences import SentenceSplitter
 
 SLOW_TOOL_PHRASE = "One moment."
+MAX_CHARS = 200  # the splitter's own default; tts.max_phrase_chars sets it per session
 
 
 class PhraseSource(Protocol):
@@ -31,8 +32,8 @@ class StreamingPhrases:
 
     whole_reply = False
 
-    def __init__(self) -> None:
-        self._splitter = SentenceSplitter()
+    def __init__(self, max_chars: int = MAX_CHARS) -> None:
+        self._splitter = SentenceSplitter(max_chars=max_chars)
         self._acknowledged = False
 
     def on_token(self, text: str) -> list[str]:
@@ -57,6 +58,9 @@ class ClassicPhrases:
 
     whole_reply = True
 
+    def __init__(self, max_chars: int = MAX_CHARS) -> None:
+        self.max_chars = max_chars
+
     def on_token(self, text: str) -> list[str]:
         return []
 
@@ -67,9 +71,10 @@ class ClassicPhrases:
         return []
 
     def finish(self, reply_text: str) -> list[str]:
-        splitter = SentenceSplitter()
+        splitter = SentenceSplitter(max_chars=self.max_chars)
         return splitter.push(reply_text) + splitter.flush()
 
 
-def phrase_source(streaming: bool) -> PhraseSource:
-    return StreamingPhrases() if streaming else ClassicPhrases()
+def phrase_source(streaming: bool, *, max_chars: int = MAX_CHARS) -> PhraseSource:
+    """The reply mode's phrases; `max_chars` (tts.max_phrase_chars) caps a phrase that has no sentence end."""
+    return StreamingPhrases(max_chars) if streaming else ClassicPhrases(max_chars)

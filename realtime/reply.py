@@ -51,7 +51,8 @@ PLAYOUT_GRACE_S = 5.0  # past a phrase's own length, how long a silent output ma
 class ReplyRunner:
     def __init__(self, h: TurnHandle, *, session_id: str, assistant: Assistant, tts: TextToSpeech,
                  output: AudioOutput, source: PhraseSource, emit: Callable[[TurnHandle, Event], None],
-                 on_heard: Callable[[TurnHandle], None]) -> None:
+                 on_heard: Callable[[TurnHandle], None], max_pending: int = PHRASE_QUEUE,
+                 workers: int = 1) -> None:
         self.h = h
         self.session_id = session_id
         self.assistant = assistant
@@ -62,13 +63,15 @@ class ReplyRunner:
         self._on_heard = on_heard
         self._playing: asyncio.Queue[SpokenPhrase | None] = asyncio.Queue()
         self._follower: asyncio.Task[None] | None = None
+        self.max_pending = max_pending  # phrases cut but not yet taken by a voice: past it the model waits
+        self.workers = workers  # phrases synthesized at once (voices that cannot run in parallel serialize)
 
     def emit(self, ev: Event) -> None:
         self._emit(self.h, ev)
 
     async def run(self) -> None:
         """Think and speak side by side, then wait until the last phrase has been heard."""
-        phrases: asyncio.Queue[str | None] = asyncio.Queue(maxsize=PHRASE_QUEUE)
+        phrases: asyncio.Queue[str | None] = asyncio.Queue(maxsize=self.max_pending)
         await asyncio.gather(self._think(phrases), self._speak(phrases))
         if self._follower is not None:
             self._playing.put_nowait(None)
@@ -109,22 +112,41 @@ class ReplyRunner:
     async def _speak(self, phrases: asyncio.Queue[str | None]) -> None:
         h = self.h
         seq = 0
-        held: list[tuple[int, str, np.ndarray]] = []  # a whole-reply source plays once everything is ready
+        slots = asyncio.Semaphore(self.workers)
+        order: asyncio.Queue[tuple[int, str, asyncio.Task[np.ndarray | None]] | None] = asyncio.Queue()
+        player = h.spawn(self._play_in_order(order), "tts-order")
         while (phrase := await phrases.get()) is not None:
             text = speakable(phrase).strip()
             if not text:
                 continue
             h.mark("first_phrase")
             self.emit(Sentence(turn_id=h.turn_id, text=text, seq=seq))
-            audio = await self._synthesize(text, seq)
-            if audio is not None:
-                held.append((seq, text, audio))
-                if not self.source.whole_reply:
-                    await h.confirmed.wait()  # a preemptive reply is prepared, not played, until confirmed
-                    self._play(*held.pop())
+            await slots.acquire()  # one worker: each phrase waits for the one before, as a single voice must
+            order.put_nowait((seq, text, h.spawn(self._synthesize_in(slots, text, seq), "tts")))
             seq += 1
+        order.put_nowait(None)
+        await player
+
+    async def _synthesize_in(self, slots: asyncio.Semaphore, text: str, seq: int) -> np.ndarray | None:
+        try:
+            return await self._synthesize(text, seq)
+        finally:
+            slots.release()
+
+    async def _play_in_order(self, order: asyncio.Queue[tuple[int, str, asyncio.Task[np.ndarray | None]] | None]
+                             ) -> None:
+        """Phrases play in speaking order whichever synthesis ends first; a whole-reply source waits for all."""
+        held: list[tuple[int, str, np.ndarray]] = []
+        while (item := await order.get()) is not None:
+            s, text, task = item
+            audio = await task
+            if audio is not None:
+                held.append((s, text, audio))
+                if not self.source.whole_reply:
+                    await self.h.confirmed.wait()  # a preemptive reply is prepared, not played, until confirmed
+                    self._play(*held.pop())
         if held:
-            await h.confirmed.wait()
+            await self.h.confirmed.wait()
         for s, text, audio in held:
             self._play(s, text, audio)
 

@@ -225,10 +225,12 @@ class VoiceAgent:
     async def _run_turn(self, h: TurnHandle) -> None:
         if not h.preemptive:
             self._set_state(State.THINKING, h.turn_id)
+        knobs = self.settings.tts
         runner = ReplyRunner(h, session_id=self.session_id, assistant=self.engines.assistant,
                              tts=self.engines.tts, output=self.output,
-                             source=phrase_source(self.settings.streaming), emit=self._turn_emit,
-                             on_heard=self._speaking)
+                             source=phrase_source(self.settings.streaming, max_chars=knobs.max_phrase_chars),
+                             emit=self._turn_emit, on_heard=self._speaking,
+                             max_pending=knobs.max_pending_phrases, workers=knobs.workers)
         await runner.run()
         self._finish(h, interrupted=False, heard=None)
 

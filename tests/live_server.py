@@ -17,7 +17,7 @@ import uvicorn
 
 from core.config import GuiConfig, Settings
 from gui.app import create_app
-from tests.test_api import make_engines
+from tests.wsclient import make_engines
 
 
 def free_port() -> int:

@@ -7,12 +7,9 @@ real Whisper and Piper.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from fastapi.testclient import TestClient
 
 from app.ollama_sim import OllamaSim
@@ -21,35 +18,17 @@ from core.config import Settings
 from gui.api import create_api
 from gui.transport import parse_audio_frame
 from realtime.engines import Engines
+from tests.ws_fixtures import client, settings, sim  # noqa: F401  (fixtures)
 from tests.wsclient import (
     RATE,
     ToneVoice,
-    fast_settings,
     hello,
     make_engines,
     next_audio,
     receive,
     saved_rows,
-    scripted_sim,
     until,
 )
-
-
-@pytest.fixture
-def sim() -> Iterator[OllamaSim]:
-    with scripted_sim() as s:
-        yield s
-
-
-@pytest.fixture
-def settings(sim: OllamaSim, tmp_path: Path) -> Settings:
-    return fast_settings(sim.url, tmp_path)
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_api(make_engines(settings))) as c:
-        yield c
 
 
 def test_text_turn_streams_events_and_audio(client: TestClient) -> None:
@@ -186,10 +165,10 @@ def test_without_the_switch_the_first_voice_speaks(settings: Settings) -> None:
     assert providers == {"alpha"} and a.spoken and not b.spoken
 
 
-def test_hello_resumes_a_session_and_text_without_hello_works(client: TestClient) -> None:
+def test_hello_resumes_a_session(client: TestClient) -> None:
     with client.websocket_connect("/ws") as ws:
-        ws.send_text(json.dumps({"type": "text", "text": "hello"}))  # no hello: defaults
-        ready = until(ws, "ready")
+        ready = hello(ws)
+        ws.send_text(json.dumps({"type": "text", "text": "hello"}))
         until(ws, "turn_done")
     with client.websocket_connect("/ws") as ws:
         again = hello(ws, session_id=ready["session_id"])
@@ -248,8 +227,7 @@ def test_missing_speech_model_is_said_plainly_and_text_still_works(sim: OllamaSi
         ws.send_json({"type": "hello"})
         ready = ws.receive_json()
         assert ready["type"] == "ready" and ready["listen"] is False
-        msgs = [ws.receive_json() for _ in range(2)]
-        err = next(m for m in msgs if m["type"] == "error")
+        err = until(ws, "error")
         assert err["code"] == "STT_FAIL" and "base.en" in err["message"] and "typing still works" in err["message"]
         ws.send_json({"type": "text", "text": "hello"})
         done = until(ws, "turn_done")

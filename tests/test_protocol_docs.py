@@ -15,7 +15,7 @@ def readme_rows() -> dict[str, list[str]]:
     text = (ROOT / "README.md").read_text()
     table = text[text.index("| type | fields | when |"):]
     table = table[:table.index("\n\n")]
-    return {m["type"]: re.findall(r"`([a-z_]+)`", m["fields"]) for m in ROW.finditer(table)}
+    return {m["type"]: re.findall(r"`([a-z_0-9]+)`", m["fields"]) for m in ROW.finditer(table)}
 
 
 def test_readme_event_table_matches_the_types() -> None:

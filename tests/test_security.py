@@ -19,7 +19,7 @@ from starlette.testclient import WebSocketDenialResponse
 
 from core.config import Settings
 from gui.app import create_app
-from tests.test_api import fast_settings, hello, make_engines, scripted_sim, until
+from tests.wsclient import fast_settings, hello, make_engines, scripted_sim, until
 
 OWN = "http://127.0.0.1:7860"  # the app's own origin: settings.gui.port is 7860
 TOKEN = "correct-horse-battery-staple-42"

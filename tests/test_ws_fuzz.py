@@ -26,7 +26,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from core.config import Settings
 from tests.live_server import free_port, serving, with_gui
-from tests.test_api import fast_settings, scripted_sim
+from tests.wsclient import fast_settings, scripted_sim
 
 MESSAGES = 10_000
 WARM_UP = 1_000
