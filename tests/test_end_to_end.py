@@ -56,11 +56,11 @@ def test_converse_audio_jfk(jfk_path: Path, tmp_path: Path) -> None:
     assert kinds[-1] == "state" or "turn_done" in kinds
     # the fake Ollama got the transcript as the user message
     assert "ask not what your country can do for you" in requests[0]["messages"][-1]["content"].lower()
-    # the reply was spoken by Piper (Edge fails offline, Coqui is not installed), sentence by sentence
+    # the reply was spoken by hibari (Edge fails offline, Coqui is not installed), sentence by sentence
     sentences = [e for e in events if e["type"] == "sentence"]
     audio = [e for e in events if e["type"] == "tts_audio"]
     assert len(sentences) >= 2 and len(audio) == len(sentences)
-    assert {a["provider"] for a in audio} == {"piper"}
+    assert {a["provider"] for a in audio} == {"hibari"}  # the first offline voice of the default chain
     pcm, rate = sf.read(out, dtype="int16")
     seconds = len(pcm) / rate
     assert abs(seconds - sum(a["duration_s"] for a in audio)) < 0.05
