@@ -75,16 +75,21 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
 
 
-def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(substitutions + deletions + insertions, reference word count): word-level Levenshtein distance."""
-    ref, hyp = _words(reference), _words(hypothesis)
+def edit_distance(ref: list[str], hyp: list[str]) -> int:
+    """Substitutions + deletions + insertions between two word lists (Levenshtein)."""
     prev = list(range(len(hyp) + 1))
     for i, r in enumerate(ref, 1):
         cur = [i] + [0] * len(hyp)
         for j, h in enumerate(hyp, 1):
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
         prev = cur
-    return prev[-1], len(ref)
+    return prev[-1]
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(substitutions + deletions + insertions, reference word count), punctuation and case ignored."""
+    ref = _words(reference)
+    return edit_distance(ref, _words(hypothesis)), len(ref)
 
 
 def wer(reference: str, hypothesis: str) -> float:

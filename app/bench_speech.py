@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from app.bench_report import edit_distance
 from base.audio import LISTEN_RATE, to_pcm16
 from core.config import PROJECT_ROOT, Settings
 from realtime.sentences import SentenceSplitter
@@ -83,13 +84,8 @@ def spoken_form(text: str) -> list[str]:
 
 
 def wer(reference: list[str], hypothesis: list[str]) -> float:
-    """Word error rate: (substitutions + deletions + insertions) / reference words."""
-    d = list(range(len(hypothesis) + 1))
-    for i, r in enumerate(reference, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hypothesis, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[-1] / max(1, len(reference))
+    """Word error rate of already-normalized word lists."""
+    return edit_distance(reference, hypothesis) / max(1, len(reference))
 
 
 def phrases_of(reply: str) -> list[str]:
