@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from app.bench_report import edit_distance
 from base.events import Event, FinalTranscript, PartialTranscript, SpeechStarted
 from core.config import SttConfig, VadConfig
 from realtime.audio_in import FileSource
@@ -64,7 +65,10 @@ async def test_whisper_transcribes_jfk_in_real_time_with_stable_partials(
     # the text grows; a shown word changes only when the model changed its mind (rarely, one word or two)
     for before, after in itertools.pairwise(partials):
         assert len(after) >= len(before), (before, after)
-        assert sum(a != b for a, b in zip(before, after, strict=False)) <= 2, (before, after)
+        # words changed = edit distance to the best-matching start of the new text ("am I" -> "my" is two
+        # changes, not a shift of every later word)
+        changed = min(edit_distance(before, after[:k]) for k in range(max(0, len(before) - 2), len(before) + 3))
+        assert changed <= 2, (before, after)
     assert len(partials[-1]) >= len(words(JFK_TEXT)) // 2  # partials followed the speech
 
 
