@@ -60,7 +60,8 @@ class VoiceAgent:
         if listen and engines.stt is not None:
             s = self.settings
             self.listener = Listener(engines.new_vad(), engines.stt, s.vad, s.stt, self._on_listener_event,
-                                     marks=self.marks, decoder=engines.decoder)
+                                     marks=self.marks, decoder=engines.decoder, judge=engines.end_of_turn,
+                                     turn_cfg=s.turn)
         self.barge_in = BargeInPolicy(self.settings, output, self.listener)
         self.current: TurnHandle | None = None
         self.state = State.LISTENING if self.listener else State.IDLE
