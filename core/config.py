@@ -138,7 +138,11 @@ class TtsConfig(Section):
 
 class BargeInConfig(Section):
     policy: Literal["headset", "ignore_while_speaking", "echo_cancel"] = "headset"
-    min_speech_ms: int = Field(300, ge=50, le=3000)
+    min_speech_ms: int = Field(300, ge=50, le=3000, description="speech that pauses the reply")
+    resume_after_ms: int = Field(
+        1500, ge=300, le=5000, description="a paused reply resumes if no words (only a cough, 'mhm') came by then")
+    max_backchannel_ms: int = Field(
+        1000, ge=200, le=5000, description="speech longer than this interrupts even before its words are in")
 
 
 class MemoryConfig(Section):
