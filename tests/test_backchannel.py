@@ -35,8 +35,8 @@ def make_agent(url: str, heard: str) -> tuple[VoiceAgent, ListHistory, list[Even
     s = load_settings()
     s.ollama.host = url
     history = ListHistory()
-    engines = Engines(s, FixedSTT(heard), ToneTTS(), Assistant(s, OllamaChat(s.ollama), history),  # type: ignore[arg-type]
-                      history)
+    assistant = Assistant(s, OllamaChat(s.ollama), history)
+    engines = Engines(s, FixedSTT(heard), ToneTTS(), assistant, history)  # type: ignore[arg-type]
     out = PacedOutput(22050)
     agent = VoiceAgent(engines, out)
     events: list[Event] = []
