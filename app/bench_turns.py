@@ -102,6 +102,10 @@ def main(settings: Settings, argv: list[str]) -> int:
         return 2
     jfk = PROJECT_ROOT.parent / "shared" / "audio" / "jfk.flac"
     res = asyncio.run(run(settings, jfk if jfk.exists() else None))
+    from app.bench_barge import run_barge_cases
+
+    res["over_the_reply"] = rows = asyncio.run(run_barge_cases(settings, _say))
+    print(f"talking over the reply: {sum(bool(r['ok']) for r in rows)} of {len(rows)} cases right")
     qs = res["questions"]
     assert isinstance(qs, list)
     for key in ("turn_judged", "endpoint", "final"):

@@ -188,3 +188,14 @@ async def test_paused_sentences_stay_one_turn_and_a_question_is_answered_soon(tm
                                                     silence(2.5)]), stt, judge)
     assert len(finals(events)) == 1
     assert waited(listener, events) < 1.6  # judged finished: short of the 1.8 s an unfinished turn gets
+
+
+def test_the_words_and_the_audio_decide_together() -> None:
+    judge = EndOfTurn(TURN)
+    assert judge.decide(0.9, "What time is it?").finished
+    assert judge.decide(0.9, "Paris.").finished
+    assert not judge.decide(0.95, "And so, my fellow Americans.").finished  # the words veto the audio
+    assert not judge.decide(0.03, "Ask not.").finished  # the audio hears more coming
+    assert judge.decide(0.05, "What should I pack for the weather there?").finished  # a whole question
+    assert not judge.decide(0.95, "Can you tell me about the?").finished  # a question with a cue still waits
+    assert judge.decide(None, "Yes.").finished and not judge.decide(None, "I want to go to the").finished
