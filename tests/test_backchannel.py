@@ -102,7 +102,8 @@ async def test_words_over_the_reply_still_cut_it_and_keep_what_was_heard(tmp_pat
 
 
 def test_backchannel_words() -> None:
-    for text in ["mhm", "Mhm.", "Mm-hmm.", "Okay.", "Uh-huh, right.", "Yeah, yeah.", "(coughs)", "[BLANK_AUDIO]", "", "I see."]:
+    for text in ["mhm", "Mhm.", "Mm-hmm.", "Okay.", "Uh-huh, right.", "Yeah, yeah.", "(coughs)", "[BLANK_AUDIO]", "",
+                 "I see."]:
         assert is_backchannel(text), text
     for text in ["Wait.", "Stop.", "No, that's wrong.", "Okay, but what about Mars?", "Tell me more."]:
         assert not is_backchannel(text), text
