@@ -28,6 +28,7 @@ from realtime.turn import OwnedTasks
 _BACKCHANNEL_WORDS = {w for phrase in BACKCHANNELS for w in phrase.split()}
 _BRACKETED = re.compile(r"[\[(*][^\])*]*[\])*]")  # Whisper's "(coughs)", "[BLANK_AUDIO]", "*sigh*"
 POLL_S = 0.03
+SILENT_S = 0.2  # the user has stopped making sound (the utterance may stay open while its end is judged)
 
 
 def is_backchannel(text: str) -> bool:
@@ -96,11 +97,11 @@ class BargeInPolicy:
         waited = self.confirm_s
         try:
             while still_speaking() and self._verdict != "backchannel":
-                long_speech = listener.in_speech and waited >= self.max_backchannel_s
-                if self._verdict == "words" or long_speech:
+                speech_s, silence_s = listener.speech_so_far()
+                if self._verdict == "words" or speech_s >= self.max_backchannel_s:
                     await interrupt()
                     return
-                if not listener.in_speech and waited >= self.resume_after_s:
+                if silence_s >= SILENT_S and waited >= self.resume_after_s:
                     return  # no words came: a cough or a noise
                 await asyncio.sleep(POLL_S)
                 waited += POLL_S

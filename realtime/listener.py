@@ -116,6 +116,11 @@ class Listener:
     def in_speech(self) -> bool:
         return self._utt is not None
 
+    def speech_so_far(self) -> tuple[float, float]:
+        """(seconds of speech, seconds of silence since) in the open utterance; (0, inf) when none is open."""
+        u = self._utt
+        return (0.0, float("inf")) if u is None else (self._speech_s(u), u.silence_frames * self.frame_ms / 1000)
+
     def mute(self) -> None:
         """Stop hearing (policy ignore_while_speaking): what is being heard is dropped, the VAD starts afresh."""
         if not self.muted:
