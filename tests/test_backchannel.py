@@ -107,3 +107,23 @@ def test_backchannel_words() -> None:
         assert is_backchannel(text), text
     for text in ["Wait.", "Stop.", "No, that's wrong.", "Okay, but what about Mars?", "Tell me more."]:
         assert not is_backchannel(text), text
+
+
+def test_paced_output_pause_holds_the_playhead_and_resume_goes_on_from_it() -> None:
+    now = [0.0]
+    out = PacedOutput(1000, clock=lambda: now[0])
+    out.enqueue(np.zeros(2000, dtype=np.int16), 0)  # two seconds
+    now[0] = 0.5
+    out.pause()
+    now[0] = 1.5
+    assert out.played_samples() == 500  # nothing more is heard while paused
+    out.resume()
+    now[0] = 2.0
+    assert out.played_samples() == 1000  # on from where it stopped, not from where the clock is
+    now[0] = 3.0
+    assert out.played_samples() == 2000
+    out.pause()
+    out.clear()  # a cut reply: the next one plays at once
+    out.enqueue(np.zeros(100, dtype=np.int16), 1)
+    now[0] = 3.05
+    assert out.played_samples() == 50
