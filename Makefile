@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := espeak-ng libportaudio2 ffmpeg pulseaudio pulseaudio-utils sox chromium chromium-driver
 PYTEST := $(BIN)/python -m pytest
+PIPECAT_VERSION := 1.14.0
+TURN_MODEL := .tools/models/smart-turn-v3.2-cpu.onnx
 
-.PHONY: setup system venv run test test-fast lint check bench clean
+.PHONY: setup system venv run test test-fast lint check bench clean turn-model
 
 setup: system venv
 
@@ -31,11 +33,21 @@ $(VENV)/.stamp: requirements.lock pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-run: setup .tools/.stamp-livekit-client
+run: setup .tools/.stamp-livekit-client $(TURN_MODEL)
 	$(BIN)/python launch.py
 
 check: setup
 	$(BIN)/python launch.py check
+
+# Smart Turn v3.2 (BSD-2, 8.7 MB ONNX), the end-of-turn audio model. It ships only inside the pipecat-ai wheel,
+# whose dependencies (numba, openai, ...) the app does not need: fetch the wheel alone and keep just the model.
+turn-model: $(TURN_MODEL)
+$(TURN_MODEL): | venv
+	mkdir -p .tools/models .tools/wheels
+	$(BIN)/pip download -q --no-deps pipecat-ai==$(PIPECAT_VERSION) -d .tools/wheels
+	$(BIN)/python -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	  open(sys.argv[2], 'wb').write(z.read('pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx'))" \
+	  .tools/wheels/pipecat_ai-$(PIPECAT_VERSION)-py3-none-any.whl $@
 
 # The MCP Inspector (npm), used by a test to check the MCP server from the outside.
 INSPECTOR_VERSION := 0.15.0
@@ -50,7 +62,7 @@ LIVEKIT_CLIENT_VERSION := 2.23.0
 	touch $@
 
 # The whole suite, slow tests included (real models, sound server, browser), after the linters: what CI runs.
-test: setup .tools/.stamp-inspector .tools/.stamp-livekit-client
+test: setup .tools/.stamp-inspector .tools/.stamp-livekit-client $(TURN_MODEL)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/mypy tests

@@ -32,6 +32,10 @@ async def _gather(settings: Settings) -> list[ComponentStatus]:
     out: list[ComponentStatus] = []
     ok, detail, fix = stt_status(settings.stt)
     out.append(Component("speech-to-text", ok, detail, fix))
+    from realtime.end_of_turn import turn_status
+
+    ok, detail, fix = turn_status(settings.turn)
+    out.append(Component("end of turn", ok, detail, fix, required=False))
     try:
         from realtime.vad import build_vad
 

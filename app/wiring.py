@@ -9,6 +9,7 @@ from core.assistant import Assistant
 from core.config import Settings
 from core.llm import OllamaChat
 from core.memory import History
+from realtime.end_of_turn import build_end_of_turn
 from realtime.engines import Engines
 from realtime.stt import SttUnavailable, build_stt
 from realtime.tts import build_tts
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 async def load_engines(settings: Settings, *, listen: bool = True, tools: bool = True) -> Engines:
     """Load what the settings ask for; blocking model loads run in threads, side by side."""
     stt_task = asyncio.create_task(asyncio.to_thread(build_stt, settings.stt)) if listen else None
+    turn_task = asyncio.create_task(asyncio.to_thread(build_end_of_turn, settings.turn)) if listen else None
     tts = build_tts(settings.tts)
     tts_start = asyncio.create_task(tts.start())
     history = History(settings.path(settings.memory.db_path))
@@ -40,4 +42,5 @@ async def load_engines(settings: Settings, *, listen: bool = True, tools: bool =
             stt_error = str(exc)
             log.error("speech recognition is off: %s", exc)
     await tts_start
-    return Engines(settings, stt, tts, assistant, history, toolbox, stt_error)
+    judge = await turn_task if turn_task is not None else None
+    return Engines(settings, stt, tts, assistant, history, toolbox, stt_error, end_of_turn=judge)

@@ -60,6 +60,20 @@ class VadConfig(Section):
         return self
 
 
+class TurnConfig(Section):
+    """Semantic end of turn: a pause judged finished ends the turn soon, an unfinished one is waited out."""
+
+    detector: Literal["smart_turn", "words", "off"] = Field(
+        "smart_turn", description="smart_turn: audio model + words; words: the transcript alone; "
+                                  "off: a fixed vad.silence_ms endpoint")
+    model_path: str = Field(".tools/models/smart-turn-v3.2-cpu.onnx",
+                            description="Smart Turn v3.2 ONNX (`make turn-model`); relative to the project")
+    threshold: float = Field(0.5, gt=0.0, lt=1.0, description="P(finished) the audio model must reach")
+    finished_silence_ms: int = Field(250, ge=100, le=2000, description="silence that ends a finished turn")
+    unfinished_silence_ms: int = Field(1800, ge=300, le=2000,
+                                       description="the longest pause waited out inside an unfinished turn")
+
+
 class SttConfig(Section):
     model: str = Field("embedded", description="'embedded' (tiny.en shipped in a package), a size, or a path")
     language: str | None = "en"
@@ -130,7 +144,11 @@ class TtsConfig(Section):
 
 class BargeInConfig(Section):
     policy: Literal["headset", "ignore_while_speaking", "echo_cancel"] = "headset"
-    min_speech_ms: int = Field(300, ge=50, le=3000)
+    min_speech_ms: int = Field(300, ge=50, le=3000, description="speech that pauses the reply")
+    resume_after_ms: int = Field(
+        1500, ge=300, le=5000, description="a paused reply resumes if no words (only a cough, 'mhm') came by then")
+    max_backchannel_ms: int = Field(
+        1000, ge=200, le=5000, description="speech longer than this interrupts even before its words are in")
 
 
 class MemoryConfig(Section):
@@ -167,6 +185,7 @@ class Settings(BaseSettings):
     audio: AudioConfig = Field(default_factory=AudioConfig)
     vad: VadConfig = Field(default_factory=VadConfig)
     stt: SttConfig = Field(default_factory=SttConfig)
+    turn: TurnConfig = Field(default_factory=TurnConfig)
     ollama: OllamaConfig = Field(default_factory=OllamaConfig)
     tts: TtsConfig = Field(default_factory=TtsConfig)
     barge_in: BargeInConfig = Field(default_factory=BargeInConfig)

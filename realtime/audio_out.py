@@ -34,6 +34,15 @@ class AudioOutput(Protocol):
         ...
 
 
+@runtime_checkable
+class Pausable(Protocol):
+    """An output that can hold its queue (a cough over the reply) and go on where it stopped."""
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
 class PlayedWaiters:
     """The futures behind `wait_played`: an output calls `advance` as its played count grows (on the loop)."""
 

@@ -1,6 +1,10 @@
 """What happens when the user speaks while the assistant speaks: one object per session, chosen by the config.
 
-- `headset`: speech that lasts `barge_in.min_speech_ms` interrupts the reply (a cough does not);
+- `headset`: speech that lasts `barge_in.min_speech_ms` *pauses* the reply. Words that are not a backchannel
+  ("wait", "stop, I meant...") or speech longer than `barge_in.max_backchannel_ms` cut it, and the history keeps
+  what was heard; a cough, a noise, "mhm" or "okay" (the listener's way of saying go on) let it resume where
+  it stopped, at the latest `barge_in.resume_after_ms` after the speech began. An output that cannot pause
+  keeps playing meanwhile, and is still cut only by words.
 - `ignore_while_speaking`: the microphone is muted while the assistant speaks (open speakers, no canceller);
 - `echo_cancel`: the microphone runs through WebRTC's echo canceller fed with what the speaker really played,
   then behaves as `headset`. Where it cannot work it falls back (see `realtime.echo`).
@@ -9,24 +13,45 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 
 import numpy as np
 
 from core.config import Settings
+from realtime.audio_out import Pausable
 from realtime.echo import attach_echo_canceller
 from realtime.listener import Listener
+from realtime.speech_words import BACKCHANNELS
 from realtime.turn import OwnedTasks
+
+_BACKCHANNEL_WORDS = {w for phrase in BACKCHANNELS for w in phrase.split()}
+_BRACKETED = re.compile(r"[\[(*][^\])*]*[\])*]")  # Whisper's "(coughs)", "[BLANK_AUDIO]", "*sigh*"
+POLL_S = 0.03
+SILENT_S = 0.2  # the user has stopped making sound (the utterance may stay open while its end is judged)
+
+
+def is_backchannel(text: str) -> bool:
+    """True for "mhm", "Okay.", "uh-huh, right", a noise Whisper wrote as "(coughs)" or nothing at all."""
+    words = re.findall(r"[a-z]+(?:[-'][a-z]+)*", _BRACKETED.sub(" ", text.lower()))
+    return all(w in _BACKCHANNEL_WORDS for w in words)
 
 
 class BargeInPolicy:
     def __init__(self, settings: Settings, output: object, listener: Listener | None) -> None:
         self.listener = listener
+        self.output = output
         self.name, self.echo, self._detach = attach_echo_canceller(
             settings.barge_in.policy if listener is not None else "headset", output)
-        # the overlap that must be heard before a reply is cut, on top of what opened the utterance
-        self.confirm_s = max(0.0, (settings.barge_in.min_speech_ms - settings.vad.min_speech_ms) / 1000)
+        cfg = settings.barge_in
+        # the overlap that must be heard before a reply is paused, on top of what opened the utterance
+        self.confirm_s = max(0.0, (cfg.min_speech_ms - settings.vad.min_speech_ms) / 1000)
+        self.resume_after_s = cfg.resume_after_ms / 1000
+        self.max_backchannel_s = cfg.max_backchannel_ms / 1000
         self._confirming: asyncio.Task[None] | None = None
+        self._over_reply: set[str] = set()  # the user's utterances heard while a reply played
+        self._verdict: str | None = None  # "words" or "backchannel" for the utterance being weighed
+        self.paused = False
 
     def clean(self, pcm: np.ndarray) -> np.ndarray:
         """The microphone as the listener should hear it (the assistant's own voice taken out, if it can be)."""
@@ -37,24 +62,61 @@ class BargeInPolicy:
             self.listener.mute()
 
     def speaking_stopped(self) -> None:
+        self._resume()
         if self.listener is not None:
             self.listener.unmute()
 
+    def heard(self, turn_id: str, text: str, *, final: bool) -> bool:
+        """A transcript of the user's speech: True when it is a backchannel over a reply (no turn to start)."""
+        if turn_id not in self._over_reply:
+            return False
+        if not is_backchannel(text):
+            self._verdict = "words"
+            return False
+        if final:
+            self._verdict = self._verdict or "backchannel"
+        return True
+
     def user_spoke(self, tasks: OwnedTasks, still_speaking: Callable[[], bool],
-                   interrupt: Callable[[], Awaitable[None]]) -> None:
-        """Speech started while the assistant speaks: interrupt once it has lasted long enough to be words."""
+                   interrupt: Callable[[], Awaitable[None]], turn_id: str = "") -> None:
+        """Speech started while the assistant speaks: pause, then cut (words) or resume (a cough, "mhm")."""
         if self.name == "ignore_while_speaking" or self.listener is None:
             return
         if self._confirming is not None and not self._confirming.done():
             return
-        listener = self.listener
+        self._over_reply = {turn_id}
+        self._verdict = None
+        self._confirming = tasks.spawn(self._weigh(self.listener, still_speaking, interrupt), "barge-in")
 
-        async def confirm() -> None:
-            await asyncio.sleep(self.confirm_s)
-            if listener.in_speech and still_speaking():
-                await interrupt()
+    async def _weigh(self, listener: Listener, still_speaking: Callable[[], bool],
+                     interrupt: Callable[[], Awaitable[None]]) -> None:
+        await asyncio.sleep(self.confirm_s)
+        if not (listener.in_speech and still_speaking()):
+            return  # a click: shorter than barge_in.min_speech_ms
+        self._pause()
+        waited = self.confirm_s
+        try:
+            while still_speaking() and self._verdict != "backchannel":
+                speech_s, silence_s = listener.speech_so_far()
+                if self._verdict == "words" or speech_s >= self.max_backchannel_s:
+                    await interrupt()
+                    return
+                if silence_s >= SILENT_S and waited >= self.resume_after_s:
+                    return  # no words came: a cough or a noise
+                await asyncio.sleep(POLL_S)
+                waited += POLL_S
+        finally:
+            self._resume()
 
-        self._confirming = tasks.spawn(confirm(), "barge-in")
+    def _pause(self) -> None:
+        if isinstance(self.output, Pausable):
+            self.output.pause()
+            self.paused = True
+
+    def _resume(self) -> None:
+        if self.paused and isinstance(self.output, Pausable):
+            self.output.resume()
+        self.paused = False
 
     def close(self) -> None:
         if self._detach is not None:

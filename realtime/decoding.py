@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
 import itertools
 import queue
 import threading
@@ -21,7 +22,7 @@ import numpy as np
 from realtime.stt import SpeechToText
 
 FINAL, PARTIAL = 0, 1
-_Job = tuple[int, int, np.ndarray | None, bool, "concurrent.futures.Future[str] | None"]
+_Job = tuple[int, int, np.ndarray | None, bool, "concurrent.futures.Future[str] | None", str | None]
 
 
 class DecodeScheduler:
@@ -29,6 +30,8 @@ class DecodeScheduler:
 
     def __init__(self, stt: SpeechToText) -> None:
         self.stt = stt
+        # a prompt (the pause decode's, see realtime.stt.PAUSE_PROMPT) goes only to a recognizer that takes one
+        self._takes_prompt = "prompt" in inspect.signature(stt.transcribe).parameters
         self._jobs: queue.PriorityQueue[_Job] = queue.PriorityQueue()
         self._order = itertools.count()
         self._lock = threading.Lock()
@@ -41,22 +44,26 @@ class DecodeScheduler:
         """Decodes queued or running, for every session: a partial is skipped while this is not zero."""
         return self._waiting
 
-    def submit(self, audio: np.ndarray, *, final: bool) -> asyncio.Future[str]:
+    def submit(self, audio: np.ndarray, *, final: bool, prompt: str | None = None) -> asyncio.Future[str]:
         cf: concurrent.futures.Future[str] = concurrent.futures.Future()
         with self._lock:
             self._waiting += 1
-        self._jobs.put((FINAL if final else PARTIAL, next(self._order), audio, final, cf))
+        self._jobs.put((FINAL if final else PARTIAL, next(self._order), audio, final, cf, prompt))
         return asyncio.wrap_future(cf)
 
     def _work(self) -> None:
         while True:
-            _, _, audio, final, cf = self._jobs.get()
+            _, _, audio, final, cf, prompt = self._jobs.get()
             if cf is None or audio is None:
                 return
             try:
                 if cf.set_running_or_notify_cancel():  # a session that closed gave up on it
                     try:
-                        cf.set_result(self.stt.transcribe(audio, final=final))
+                        if prompt is not None and self._takes_prompt:
+                            text = self.stt.transcribe(audio, final=final, prompt=prompt)  # type: ignore[call-arg]
+                        else:
+                            text = self.stt.transcribe(audio, final=final)
+                        cf.set_result(text)
                     except Exception as exc:
                         cf.set_exception(exc)
             finally:
@@ -65,4 +72,4 @@ class DecodeScheduler:
 
     def close(self) -> None:
         """Stop the worker after the job it is on; queued jobs are dropped with it."""
-        self._jobs.put((-1, -1, None, False, None))
+        self._jobs.put((-1, -1, None, False, None, None))

@@ -15,6 +15,7 @@ from core.assistant import Assistant
 from core.config import Settings
 from core.memory import History
 from realtime.decoding import DecodeScheduler
+from realtime.end_of_turn import TurnJudge
 from realtime.stt import SpeechToText
 from realtime.tts.fallback import FallbackTTS
 from realtime.vad import VoiceActivity, build_vad
@@ -29,6 +30,7 @@ class Engines:
     history: History
     tools: Any = None  # the MCP tool box, or None when tools are off or failed to start
     stt_error: str | None = None  # why speech recognition is off, worded for the user (None: it is on)
+    end_of_turn: TurnJudge | None = None  # judges each pause (None: the fixed vad.silence_ms endpoint)
     _decoder: DecodeScheduler | None = field(default=None, repr=False)
 
     @property

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -36,64 +35,20 @@ from base.events import (
     TurnCandidate,
     now,
 )
-from core.config import SttConfig, VadConfig
+from core.config import SttConfig, TurnConfig, VadConfig
+from realtime.agreement import LocalAgreement
 from realtime.decoding import DecodeScheduler
-from realtime.stt import SpeechToText
+from realtime.end_of_turn import TurnJudge, Verdict
+from realtime.stt import PAUSE_PROMPT, SpeechToText
 from realtime.turn import MarkBook
 from realtime.vad import VoiceActivity
 
 log = logging.getLogger(__name__)
+__all__ = ["Listener", "LocalAgreement"]
 
 MAX_CANDIDATE_GAP_FRAMES = 2  # non-speech frames tolerated inside the speech that opens a turn
 SPECULATE_AT = 0.4  # start the final decode after this share of vad.silence_ms
 FINAL_TAIL_MS = 300  # silence kept after the last speech frame for the final decode
-
-
-def _norm(word: str) -> str:
-    return re.sub(r"[^\w']", "", word.lower())
-
-
-def _common(a: list[str], b: list[str]) -> int:
-    """Length of the common prefix of two word lists, ignoring case and punctuation."""
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if _norm(x) != _norm(y):
-            break
-        n += 1
-    return n
-
-
-class LocalAgreement:
-    """Stable partial text: a word is committed once two hypotheses in a row agree on it (LocalAgreement-2).
-
-    The shown text is the committed words plus the newest hypothesis' tail. Committed words are replaced only
-    when two hypotheses in a row agree on something else: the model really changed its mind. A hypothesis that
-    contradicts committed words, or only drops words from the end of what is shown, leaves the text as it was,
-    so the user never sees the text shrink.
-    """
-
-    def __init__(self) -> None:
-        self.committed: list[str] = []
-        self.shown: list[str] = []
-        self._prev: list[str] = []
-
-    def update(self, text: str) -> str:
-        hyp = text.split()
-        n = len(self.committed)
-        agree = _common(self.committed, hyp)
-        both = _common(self._prev, hyp)
-        changed_mind = agree < n and both > agree and _common(self.committed, self._prev) == agree
-        if agree == n and both > n:
-            self.committed += hyp[n:both]
-        elif changed_mind:
-            self.committed = self.committed[:agree] + hyp[agree:both]
-        self._prev = hyp
-        if changed_mind or _common(self.committed, hyp) == len(self.committed):
-            candidate = self.committed + hyp[len(self.committed):]
-            shrinks = len(candidate) < len(self.shown) and _common(candidate, self.shown) == len(candidate)
-            if changed_mind or not shrinks:
-                self.shown = candidate
-        return " ".join(self.shown)
 
 
 @dataclass(eq=False)
@@ -109,6 +64,7 @@ class _Utterance:
     agreement: LocalAgreement = field(default_factory=LocalAgreement)
     speculative: tuple[int, asyncio.Future[str]] | None = None
     candidate_sent: bool = False
+    verdict: Verdict | None = None  # the end-of-turn judge's word on the current pause
     stt_error_reported: bool = False
     closed: bool = False
 
@@ -132,8 +88,10 @@ class Listener:
 
     def __init__(self, vad: VoiceActivity, stt: SpeechToText, vad_cfg: VadConfig, stt_cfg: SttConfig,
                  emit: Callable[[Event], None], *, marks: MarkBook | None = None,
-                 decoder: DecodeScheduler | None = None) -> None:
+                 decoder: DecodeScheduler | None = None, judge: TurnJudge | None = None,
+                 turn_cfg: TurnConfig | None = None) -> None:
         self.vad, self.stt, self.vad_cfg, self.stt_cfg = vad, stt, vad_cfg, stt_cfg
+        self.judge, self.turn_cfg = judge, turn_cfg or TurnConfig()  # no judge: a fixed vad.silence_ms
         self._emit_cb = emit
         self.frame_samples = vad.frame_samples
         self.frame_ms = self.frame_samples * 1000 / LISTEN_RATE
@@ -157,6 +115,11 @@ class Listener:
     @property
     def in_speech(self) -> bool:
         return self._utt is not None
+
+    def speech_so_far(self) -> tuple[float, float]:
+        """(seconds of speech, seconds of silence since) in the open utterance; (0, inf) when none is open."""
+        u = self._utt
+        return (0.0, float("inf")) if u is None else (self._speech_s(u), u.silence_frames * self.frame_ms / 1000)
 
     def mute(self) -> None:
         """Stop hearing (policy ignore_while_speaking): what is being heard is dropped, the VAD starts afresh."""
@@ -259,13 +222,14 @@ class Listener:
         if speech:
             u.silence_frames = 0
             u.last_speech_end = u.samples
+            u.verdict = None
             if u.candidate_sent:  # the speaker went on: a reply prepared from the candidate is stale
                 u.candidate_sent = False
                 self._emit(SpeechResumed(turn_id=u.turn_id))
         else:
             u.silence_frames += 1
         silence_ms = u.silence_frames * self.frame_ms
-        if silence_ms >= self.vad_cfg.silence_ms:
+        if silence_ms >= self._endpoint_ms(u):
             self._end(u, "silence")
         elif u.samples >= self.vad_cfg.max_utterance_s * LISTEN_RATE:
             self._end(u, "max")
@@ -275,8 +239,8 @@ class Listener:
             self._speculate(u)
 
     # ----- decoding -----
-    def _decode(self, audio: np.ndarray, final: bool) -> asyncio.Future[str]:
-        fut = self.decoder.submit(audio, final=final)
+    def _decode(self, audio: np.ndarray, final: bool, prompt: str | None = None) -> asyncio.Future[str]:
+        fut = self.decoder.submit(audio, final=final, prompt=prompt)
         self._pending.add(fut)
         self._jobs += 1
         fut.add_done_callback(self._job_done)
@@ -314,13 +278,51 @@ class Listener:
         ms = self.vad_cfg.preemptive_ms or SPECULATE_AT * self.vad_cfg.silence_ms
         return max(1, round(ms / self.frame_ms))
 
+    def _endpoint_ms(self, u: _Utterance) -> int:
+        """The silence that ends this turn: short once judged finished, the long limit while unfinished/unjudged."""
+        if self.judge is None:
+            return self.vad_cfg.silence_ms
+        if u.verdict is not None and u.verdict.finished:
+            return self.turn_cfg.finished_silence_ms
+        return self.turn_cfg.unfinished_silence_ms
+
     def _speculate(self, u: _Utterance) -> None:
         if self._jobs >= 2:
             return
         at = u.samples
-        fut = self._decode(u.audio(), final=True)
+        audio = u.audio()
+        fut = self._decode(audio, final=True, prompt=PAUSE_PROMPT if self.judge is not None else None)
         u.speculative = (at, fut)
-        fut.add_done_callback(lambda f: self._offer_candidate(u, at, f))
+        if self.judge is None:
+            fut.add_done_callback(lambda f: self._offer_candidate(u, at, f))
+            return
+        task = asyncio.get_running_loop().create_task(self._judge(self.judge, u, at, fut, audio))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _judge(self, judge: TurnJudge, u: _Utterance, at: int, fut: asyncio.Future[str],
+                     audio: np.ndarray) -> None:
+        """At a pause: the audio model and the pause transcript decide whether the turn is over."""
+        try:
+            p = await asyncio.to_thread(judge.p_finished, audio)
+        except Exception as exc:  # a broken model must not stop the listening: the words decide alone
+            log.warning("end-of-turn audio model failed: %s", exc)
+            p = None
+        try:
+            text = (await asyncio.shield(fut)).strip()
+        except Exception:
+            return  # reported when the final is taken from it
+        if u.closed or u.last_speech_end > at or not text:
+            return
+        u.verdict = judge.decide(p, text)
+        self._mark(u.turn_id, "turn_judged", now())
+        log.debug("pause judged %s (P %s, cue %s): %r", "finished" if u.verdict.finished else "unfinished",
+                  p, u.verdict.cue, text)
+        if not u.verdict.finished:
+            return
+        self._offer_candidate(u, at, fut)
+        if u.silence_frames * self.frame_ms >= self.turn_cfg.finished_silence_ms and self._utt is u:
+            self._end(u, "silence")
 
     def _offer_candidate(self, u: _Utterance, at: int, fut: asyncio.Future[str]) -> None:
         """Offer the speculative transcript while the silence lasts: the reply can start before the endpoint."""

@@ -43,6 +43,7 @@ class PacedOutput:
         self.first_sample_at: float | None = None  # when the first sample since the last clear is heard
         self._last_end: float | None = None  # clock time the last queued sample is (or was) heard
         self._clears = 0
+        self._paused_at: float | None = None  # clock time playback was paused; None while playing
 
     def _end(self) -> float | None:
         """Clock time the queued audio finishes; None when nothing is queued."""
@@ -62,7 +63,7 @@ class PacedOutput:
         n = int(np.asarray(audio).reshape(-1).shape[0])
         if n == 0:
             return
-        t = self._clock()
+        t = self._now()
         self._retire(t)
         last = self._last_end
         start = last if last is not None and last > t else t
@@ -78,13 +79,34 @@ class PacedOutput:
     def clear(self) -> None:
         """Barge-in: silence at once, drop the queue, restart the played count."""
         self._segments.clear()
+        self._paused_at = None  # a new reply plays at once
         self._done = 0
         self._clears += 1
         self.first_sample_at = None
         self._last_end = None
 
+    def _now(self) -> float:
+        """The playback clock: it stands still while paused."""
+        return self._paused_at if self._paused_at is not None else self._clock()
+
+    def pause(self) -> None:
+        """Hold playback where it is (the user coughed or said "mhm"): nothing more is heard until resume."""
+        if self._paused_at is None:
+            self._paused_at = self._clock()
+
+    def resume(self) -> None:
+        """Go on from the sample where playback was held: everything queued moves later by the pause."""
+        if self._paused_at is None:
+            return
+        shift = self._clock() - self._paused_at
+        self._paused_at = None
+        for seg in self._segments:
+            seg.start += shift
+        if self._last_end is not None:
+            self._last_end += shift
+
     def played_samples(self) -> int:
-        t = self._clock()
+        t = self._now()
         self._retire(t)
         playing = 0
         if self._segments and t > self._segments[0].start:
@@ -94,7 +116,7 @@ class PacedOutput:
 
     def pending_samples(self) -> int:
         """Samples queued but not yet heard."""
-        t = self._clock()
+        t = self._now()
         self._retire(t)
         return sum(s.n for s in self._segments) - (self.played_samples() - self._done)
 
@@ -110,11 +132,16 @@ class PacedOutput:
     async def wait_played(self, n: int) -> int:
         """Sleep until sample `n` is heard by the clock (or until it is no longer queued: a clear)."""
         epoch = self._clears
-        while self._clears == epoch and (at := self.heard_at(n)) is not None and (left := at - self._clock()) > 0:
+        while self._clears == epoch and (at := self.heard_at(n)) is not None:
+            if self._paused_at is not None:  # held: the clock of the queue stands still
+                await asyncio.sleep(0.02)
+                continue
+            if (left := at - self._clock()) <= 0:
+                break
             await asyncio.sleep(left)
         return self.played_samples()
 
     async def wait_done(self) -> None:
         """Return once everything queued has been heard (audio queued meanwhile is waited for too)."""
-        while (end := self._end()) is not None and (left := end - self._clock()) > 0:
-            await asyncio.sleep(min(left, 0.05))
+        while (end := self._end()) is not None and ((left := end - self._clock()) > 0 or self._paused_at is not None):
+            await asyncio.sleep(min(max(left, 0.02), 0.05))

@@ -54,6 +54,7 @@ class SpeakerOutput:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self._chunks: collections.deque[np.ndarray] = collections.deque()
+        self.paused = False  # held by the barge-in policy: the callback plays silence, the queue stays
         self._offset = 0  # samples of _chunks[0] already played
         self._played_dev = 0  # device-rate samples handed to the device since the last clear
         self._drained = asyncio.Event()
@@ -122,12 +123,20 @@ class SpeakerOutput:
 
     def clear(self) -> None:
         """Drop everything not yet handed to the device (barge-in) and restart the played count."""
+        self.paused = False  # a new reply plays at once
         with self._lock:
             self._chunks.clear()
             self._offset = 0
             self._played_dev = 0
         self._waiters.advance(0, everything=True)
         self._notify_drained()
+
+    def pause(self) -> None:
+        """Hold the queue (the device plays silence) until `resume`: a cough over the reply must not end it."""
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
 
     def played_samples(self) -> int:
         with self._lock:
@@ -172,7 +181,7 @@ class SpeakerOutput:
         filled = 0
         with self._lock:
             chunks = self._chunks
-            while filled < frames and chunks:
+            while filled < frames and chunks and not self.paused:
                 chunk = chunks[0]
                 take = min(frames - filled, len(chunk) - self._offset)
                 out[filled:filled + take] = chunk[self._offset:self._offset + take]

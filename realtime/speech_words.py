@@ -93,3 +93,54 @@ DANGLING = {"and", "but", "or", "nor", "so", "yet", "the", "a", "an", "to", "of"
             "with", "from", "by", "as", "that", "which", "who", "if", "because", "than", "my", "your", "his",
             "her", "its", "our", "their", "this", "these", "those", "is", "are", "was", "were", "be", "i",
             "we", "you", "it", "not", "very", "about", "into", "over", "some", "any", "no", "every", "then"}
+
+# ----- end of turn (realtime/turn_text.py) and backchannels (realtime/barge_in.py) -----
+# A turn that stops on one of these is not over: "I need milk, eggs, and", "I want to go to the".
+DANGLING = {
+    "and", "or", "but", "nor", "because", "cause", "if", "than", "although", "though", "unless", "until",
+    "whereas", "whether", "plus", "like", "a", "an", "the", "my", "your", "our", "their", "its", "every",
+    "very", "also",
+    "um", "umm", "uh", "uhh", "er", "erm", "hmm", "ah", "eh",
+}
+# Prepositions: dangling in a statement ("I want to go to"), not in a question ("Where are you from?").
+# ("in", "on", "over" are left out: "come in", "turn it on", "it's over" end sentences.)
+PREPOSITIONS = {"to", "of", "at", "for", "with", "from", "by", "about", "into", "onto", "between", "through",
+                "towards", "toward", "without", "across", "per", "against", "during", "among", "upon", "as"}
+# "I'd love to", "I have to": a complete answer, the verb is understood.
+TO_COMPLETE = {"love", "like", "want", "have", "need", "going", "got", "try", "used", "able", "ought", "mean",
+               "hope", "plan", "has", "had", "wanted", "meant", "supposed"}
+# A copula or auxiliary at the end wants its complement ("my favourite films are"), unless a pronoun or a
+# wh-word comes just before it ("that's what it is", "I know who you are", "here we are").
+COPULAS = {"is", "are", "was", "were", "am", "be", "been", "being", "isn't", "aren't", "wasn't", "weren't",
+           "gonna", "wanna", "gotta"}
+PRONOUNS = {"i", "you", "he", "she", "it", "we", "they", "there", "here", "that", "this", "what", "who",
+            "which", "where", "how", "why", "when", "so", "not", "one", "ones", "those", "these", "people"}
+# Words that open a fragment still looking for its verb ("And so my fellow Americans", "But the thing").
+OPENERS = {"and", "but", "so", "or", "because", "cause", "plus", "also", "then", "anyway", "well", "like"}
+# Subordinate openers: "If it rains tomorrow" waits for its main clause (not in a question).
+SUBORDINATE = {"if", "when", "whenever", "although", "though", "unless", "while", "once", "since", "before",
+               "after", "as", "whereas"}
+# Questions open with these: a stranded preposition ends them ("What is it for?").
+QUESTION_OPENERS = {"what", "who", "whom", "whose", "which", "where", "when", "why", "how", "is", "are", "was",
+                    "were", "do", "does", "did", "can", "could", "will", "would", "should", "shall", "may",
+                    "might", "have", "has", "had", "am", "isn't", "aren't", "don't", "doesn't", "didn't",
+                    "won't", "can't", "couldn't", "wouldn't", "shouldn't"}
+# Verbs and auxiliaries common enough to tell a clause from a fragment without a tagger.
+VERBS = {
+    "is", "are", "was", "were", "am", "be", "been", "do", "does", "did", "have", "has", "had", "can", "could",
+    "will", "would", "shall", "should", "may", "might", "must", "ask", "asked", "know", "knew", "think",
+    "thought", "want", "wanted", "go", "goes", "went", "get", "got", "make", "made", "see", "saw", "come",
+    "came", "take", "took", "give", "gave", "tell", "told", "say", "said", "need", "needed", "like", "liked",
+    "love", "loved", "let", "put", "keep", "kept", "feel", "felt", "try", "tried", "call", "called", "find",
+    "found", "look", "looked", "use", "used", "work", "worked", "play", "played", "run", "ran", "buy", "bought",
+    "help", "start", "stop", "turn", "show", "mean", "meant", "hope", "guess", "bring", "brought",
+    "set", "open", "close", "read", "write", "wrote", "pay", "paid", "remember", "forget", "forgot", "leave",
+    "left", "live", "lived", "happen", "happened", "stay", "wait", "believe", "agree", "move", "sit", "stand",
+}
+# What a listener says to show they are listening, not taking the turn ("mhm", "okay", "right").
+BACKCHANNELS = {
+    "mhm", "mhmm", "mm", "mmm", "mm-hmm", "mm-hm", "hmm", "hm", "uh-huh", "uhhuh", "uh", "huh", "um", "umm",
+    "ah", "oh", "okay", "ok",
+    "right", "yeah", "yep", "yes", "sure", "alright", "all right", "i see", "got it", "cool", "nice", "wow",
+    "indeed", "exactly", "true", "totally", "great", "good", "ha", "haha", "aha",
+}

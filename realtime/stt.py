@@ -19,6 +19,10 @@ from base.audio import LISTEN_RATE
 from core.config import SttConfig
 
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
+# Given to the decode at a pause only (RealtimeVoiceChat's trick): primed with disfluent text, Whisper keeps
+# the commas and ellipses of speech that is going on ("And so, my fellow Americans," instead of "And so am I
+# fellow Americans."), which is what the end-of-turn judge reads.
+PAUSE_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking."
 
 
 class SpeechToText(Protocol):
@@ -92,7 +96,7 @@ class WhisperSTT:
         """One throw-away decode: the first real one would otherwise pay for lazy initialization."""
         self.transcribe(np.zeros(LISTEN_RATE // 2, dtype=np.float32))
 
-    def transcribe(self, audio: np.ndarray, *, final: bool = False) -> str:
+    def transcribe(self, audio: np.ndarray, *, final: bool = False, prompt: str | None = None) -> str:
         pcm = np.asarray(audio, dtype=np.float32).reshape(-1)
         if len(pcm) == 0:
             return ""
@@ -104,6 +108,7 @@ class WhisperSTT:
             "condition_on_previous_text": False,
             "without_timestamps": True,
             "vad_filter": False,  # the listener's VAD already cut the utterance
+            "initial_prompt": prompt,
         }
         with self._lock:
             segments, _info = self.model.transcribe(pcm, **options)

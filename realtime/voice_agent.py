@@ -24,6 +24,7 @@ from base.events import (
     FinalTranscript,
     Interrupted,
     Latency,
+    PartialTranscript,
     SpeechResumed,
     SpeechStarted,
     State,
@@ -60,7 +61,8 @@ class VoiceAgent:
         if listen and engines.stt is not None:
             s = self.settings
             self.listener = Listener(engines.new_vad(), engines.stt, s.vad, s.stt, self._on_listener_event,
-                                     marks=self.marks, decoder=engines.decoder)
+                                     marks=self.marks, decoder=engines.decoder, judge=engines.end_of_turn,
+                                     turn_cfg=s.turn)
         self.barge_in = BargeInPolicy(self.settings, output, self.listener)
         self.current: TurnHandle | None = None
         self.state = State.LISTENING if self.listener else State.IDLE
@@ -171,9 +173,15 @@ class VoiceAgent:
             return
         self.emit(ev)
         if isinstance(ev, SpeechStarted) and self.current is not None and self.state == State.SPEAKING:
-            self.barge_in.user_spoke(self.tasks, lambda: self.state == State.SPEAKING, self.interrupt)
+            self.barge_in.user_spoke(self.tasks, lambda: self.state == State.SPEAKING, self.interrupt, ev.turn_id)
+        elif isinstance(ev, PartialTranscript):
+            self.barge_in.heard(ev.turn_id, ev.text, final=False)
         elif isinstance(ev, FinalTranscript):
             h, text = self.current, ev.text.strip()
+            if self.barge_in.heard(ev.turn_id, text, final=True):  # "mhm" over the reply: not a turn
+                if h is not None and h.turn_id == ev.turn_id and h.preemptive:
+                    self.tasks.spawn(self._discard(h), "discard")
+                return
             if h is not None and h.turn_id == ev.turn_id and h.preemptive and h.user_text == text:
                 self._confirm(h)
             elif text:

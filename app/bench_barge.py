@@ -1,0 +1,76 @@
+"""The false-interruption half of `bench --turns-only`: what talking over a reply does to it.
+
+A long reply plays (real voices, the scripted Ollama server, a paced output); over it, in real time, the user
+says "okay" or "mhm", coughs (a noise burst), or speaks real words. The first three must pause the reply and
+let it go on; the words must cut it. Real VAD, Whisper and barge-in policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from base.audio import LISTEN_RATE
+from base.events import Event, Interrupted
+from core.config import Settings
+
+STORY = " ".join(f"This is sentence number {i} of a long story about the sea." for i in range(1, 30))
+SPOKEN = {"okay": "okay", "mhm": "mm hmm", "right": "right", "words": "wait, stop, tell me about the moon"}
+
+
+def cough(seconds: float = 0.45) -> np.ndarray:
+    """A noise burst with a fast decay, the shape of a cough."""
+    t = np.arange(int(seconds * LISTEN_RATE)) / LISTEN_RATE
+    noise = np.random.default_rng(3).normal(0, 1, len(t)) * np.exp(-t * 6) * 9000
+    return noise.astype(np.int16)
+
+
+async def run_barge_cases(settings: Settings, say: Callable[[str, Path], np.ndarray]) -> list[dict[str, object]]:
+    """One reply per case; `say(text, folder)` makes the speech. Returns what each case did to the reply."""
+    from app.ollama_sim import OllamaSim, Reply, Rule
+    from app.wiring import load_engines
+    from realtime.paced_output import PacedOutput
+    from realtime.voice_agent import VoiceAgent
+
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as d, OllamaSim([Rule("story", [Reply(STORY)])], first_token_s=0.2,
+                                                      tokens_per_s=30) as sim:
+        s = settings.model_copy(update={
+            "ollama": settings.ollama.model_copy(update={"host": sim.url}),
+            "tts": settings.tts.model_copy(update={"chain": ["piper", "pyttsx3"]}),
+            "memory": settings.memory.model_copy(update={"db_path": str(Path(d) / "h.db"), "embedder": "none"}),
+        })
+        engines = await load_engines(s, tools=False)
+        cases = {name: say(text, Path(d)) for name, text in SPOKEN.items()}
+        cases["cough"] = cough()
+        try:
+            for name, speech in cases.items():
+                out = PacedOutput(s.tts.sample_rate)
+                agent = VoiceAgent(engines, out)
+                events: list[Event] = []
+                agent.subscribe(events.append)
+                await agent.submit_text("tell me a long story")
+                for _ in range(600):
+                    if agent.state == "speaking":
+                        break
+                    await asyncio.sleep(0.05)
+                audio = np.concatenate([speech, np.zeros(int(2.5 * LISTEN_RATE), dtype=np.int16)])
+                paused = False
+                for pos in range(0, len(audio), 480):
+                    agent.push_audio(audio[pos:pos + 480])
+                    paused = paused or agent.barge_in.paused
+                    await asyncio.sleep(0.03)
+                cut = any(isinstance(e, Interrupted) for e in events)
+                playing = agent.state == "speaking"
+                heard = [e.text for e in events if e.type == "final_transcript"]  # type: ignore[attr-defined]
+                rows.append({"case": name, "paused": paused, "interrupted": cut, "still_playing": playing,
+                             "heard": heard, "ok": cut if name == "words" else (not cut and playing)})
+                print(f"  over the reply: {name}: paused {paused}, interrupted {cut}, heard {heard}", flush=True)
+                await agent.aclose()
+        finally:
+            await engines.aclose()
+    return rows

@@ -1,0 +1,130 @@
+"""Is the speaker done? Judged at each pause from the audio (Smart Turn v3.2) and from the words so far.
+
+A fixed silence cannot tell "And so my fellow Americans ... ask not" (a 1.2 s pause inside one thought) from
+"What time is it?" (done, waiting for the answer). Smart Turn v3.2 (Daily, BSD-2, 8.7 MB ONNX, about 30 ms a
+call on one core) hears the prosody: pitch, lengthening, a trailing "um". It misses grammar ("My favourite
+films are," falls like an end), so the transcript has a veto (`realtime.turn_text`): the turn is finished only
+if the audio says so *and* the words carry no cue of going on. Without the model file the words decide alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from base.audio import LISTEN_RATE
+from core.config import PROJECT_ROOT, TurnConfig
+from realtime.turn_text import unfinished_cue
+
+log = logging.getLogger(__name__)
+
+WINDOW_S = 8  # the model hears the last 8 s
+FETCH_HINT = "make turn-model"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    finished: bool
+    p_audio: float | None  # the audio model's P(finished); None without the model
+    cue: str | None  # why the words look unfinished, or None
+    text: str = ""
+
+
+class TurnJudge(Protocol):
+    """What the listener asks at a pause; tests script it."""
+
+    def p_finished(self, audio: np.ndarray) -> float | None:
+        """The audio's P(finished) for float32 16 kHz speech ending at the pause (blocking, off the loop)."""
+        ...
+
+    def decide(self, p_audio: float | None, text: str) -> Verdict: ...
+
+
+def model_path(cfg: TurnConfig) -> Path:
+    path = Path(cfg.model_path).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+class SmartTurn:
+    """The Smart Turn v3.2 ONNX model: Whisper log-mel of the last 8 s in, P(turn complete) out."""
+
+    def __init__(self, path: Path) -> None:
+        import onnxruntime as ort
+        from faster_whisper.feature_extractor import FeatureExtractor
+
+        opts = ort.SessionOptions()
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.inter_op_num_threads = 1
+        opts.intra_op_num_threads = 1  # 30-47 ms a call on these cores; two threads were slower
+        self._session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        self._features = FeatureExtractor(feature_size=80, chunk_length=WINDOW_S)
+        self._lock = threading.Lock()  # one session, called from worker threads of several listeners
+
+    def __call__(self, audio: np.ndarray) -> float:
+        n = WINDOW_S * LISTEN_RATE
+        a = np.asarray(audio, dtype=np.float32).reshape(-1)[-n:]
+        a = np.pad(a, (n - len(a), 0))
+        x = (a - a.mean()) / np.sqrt(a.var() + 1e-7)  # what the model was trained on (do_normalize)
+        feats = self._features(x, padding=0)[:, : WINDOW_S * 100].astype(np.float32)[None]
+        with self._lock:
+            out: Any = self._session.run(None, {"input_features": feats})
+        return float(np.asarray(out[0]).reshape(-1)[0])
+
+
+class EndOfTurn:
+    """The audio model (when present) and the words together; see the module docstring."""
+
+    def __init__(self, cfg: TurnConfig, model: SmartTurn | None = None) -> None:
+        self.cfg = cfg
+        self.model = model
+
+    def p_finished(self, audio: np.ndarray) -> float | None:
+        return self.model(audio) if self.model is not None else None
+
+    def decide(self, p_audio: float | None, text: str) -> Verdict:
+        """Finished: no cue of going on, and the audio agrees or the words end a question.
+
+        A question mark with no cue counts as finished whatever the audio says: Whisper writes it for a whole
+        interrogative sentence, and Smart Turn, trained on human voices, gives flat synthetic prosody (espeak-ng)
+        a P of 0.04-0.06 even on "What should I pack for the weather there?".
+        """
+        cue = unfinished_cue(text)
+        question = text.rstrip().rstrip('"').endswith("?")
+        finished = cue is None and (p_audio is None or p_audio >= self.cfg.threshold or question)
+        return Verdict(finished, p_audio, cue, text)
+
+
+def build_end_of_turn(cfg: TurnConfig) -> EndOfTurn | None:
+    """The configured judge: None when off; words only (one log line saying why) without the model file."""
+    if cfg.detector == "off":
+        return None
+    if cfg.detector == "words":
+        return EndOfTurn(cfg)
+    path = model_path(cfg)
+    if not path.exists():
+        log.warning("end of turn: no Smart Turn model at %s (run `%s`): judging from the words alone",
+                    path, FETCH_HINT)
+        return EndOfTurn(cfg)
+    try:
+        return EndOfTurn(cfg, SmartTurn(path))
+    except Exception as exc:
+        log.warning("end of turn: Smart Turn model at %s failed to load (%s): judging from the words alone",
+                    path, exc)
+        return EndOfTurn(cfg)
+
+
+def turn_status(cfg: TurnConfig) -> tuple[bool, str, str]:
+    """(ok, detail, fix) for `launch.py check`."""
+    if cfg.detector == "off":
+        return True, "off: a fixed vad.silence_ms endpoint", ""
+    if cfg.detector == "words":
+        return True, "from the words alone (turn.detector: words)", ""
+    path = model_path(cfg)
+    if path.exists():
+        return True, f"Smart Turn v3.2 + words ({path})", ""
+    return False, f"no Smart Turn model at {path}: judging from the words alone", FETCH_HINT

@@ -1,0 +1,63 @@
+"""Has the speaker finished, judging from the words alone? The text half of the end-of-turn decision.
+
+An audio model hears prosody, not grammar: it calls "And so my fellow Americans" (a falling pitch, a long
+pause) finished. The transcript knows better: a fragment that opens with "And so" and has no verb yet, a
+trailing comma or ellipsis, a conjunction, article or preposition at the end, a dangling "is/are" all say
+the speaker is going on. This only ever votes *unfinished*; a short complete answer ("Yes.", "Paris.") has
+no cue and does not wait.
+"""
+
+from __future__ import annotations
+
+import re
+
+from realtime.speech_words import (
+    COPULAS,
+    DANGLING,
+    OPENERS,
+    PREPOSITIONS,
+    PRONOUNS,
+    QUESTION_OPENERS,
+    SUBORDINATE,
+    TO_COMPLETE,
+    VERBS,
+)
+
+_WORD = re.compile(r"[a-z]+(?:['’][a-z]+)*")
+_TRAILING_OPEN = re.compile(r"(,|;|:|-|–|—|\.\.\.|…)\s*$")
+
+
+def _words(text: str) -> list[str]:
+    return [w.replace("’", "'") for w in _WORD.findall(text.lower())]
+
+
+def _has_verb(words: list[str]) -> bool:
+    """A rough clause test: a known verb, a contraction ("I'm", "it's", "don't") or a past tense in -ed."""
+    return any(w in VERBS or "'" in w or (len(w) > 4 and w.endswith("ed")) for w in words)
+
+
+def unfinished_cue(text: str) -> str | None:
+    """Why the words so far look unfinished (a short reason for logs and the bench), or None."""
+    stripped = text.strip().strip('"').strip()
+    words = _words(stripped)
+    if not words:
+        return None
+    if _TRAILING_OPEN.search(stripped):
+        return "trailing " + ("ellipsis" if stripped.endswith(("...", "…")) else repr(stripped[-1]))
+    question = stripped.endswith("?")
+    last = words[-1]
+    if last in DANGLING and not (question and last not in {"and", "or", "but", "the", "a", "an"}):
+        return f"ends on {last!r}"
+    if last == "to" and len(words) >= 2 and words[-2] in TO_COMPLETE:
+        return None
+    if last in PREPOSITIONS and not question and words[0] not in QUESTION_OPENERS:
+        return f"ends on the preposition {last!r}"
+    if last in COPULAS and not question and (len(words) < 2 or words[-2] not in PRONOUNS):
+        return f"ends on {last!r} without its complement"
+    if len(words) >= 2 and not question:
+        opener = words[0]
+        if opener in OPENERS and not _has_verb(words[1:]):
+            return f"a fragment opening with {opener!r} and no verb yet"
+        if opener in SUBORDINATE and "," not in stripped and len(words) <= 8:
+            return f"a clause opening with {opener!r} and no main clause yet"
+    return None

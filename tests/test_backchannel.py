@@ -1,0 +1,129 @@
+"""False interruptions: a cough, a noise or "okay" over the reply pauses it and lets it go on; words still cut it."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from faster_whisper import decode_audio
+
+from app.ollama_sim import OllamaSim, Reply, Rule
+from base.events import Event, TurnDone
+from core.assistant import Assistant
+from core.config import load_settings
+from core.llm import OllamaChat
+from realtime.barge_in import is_backchannel
+from realtime.engines import Engines
+from realtime.paced_output import PacedOutput
+from realtime.voice_agent import VoiceAgent
+from tests.fakes import FixedSTT, ListHistory, ToneTTS
+from tests.waiting import wait_for
+
+THREE = "The sky is blue because of Rayleigh scattering. Sunsets look red for the same reason. Isn't that neat?"
+
+
+def say(text: str, folder: Path) -> np.ndarray:
+    out = folder / "say.wav"
+    subprocess.run(["espeak-ng", "-w", str(out), text], check=True, capture_output=True)
+    return (decode_audio(str(out)) * 32767).astype(np.int16)
+
+
+def make_agent(url: str, heard: str) -> tuple[VoiceAgent, ListHistory, list[Event], PacedOutput]:
+    s = load_settings()
+    s.ollama.host = url
+    history = ListHistory()
+    assistant = Assistant(s, OllamaChat(s.ollama), history)
+    engines = Engines(s, FixedSTT(heard), ToneTTS(), assistant, history)  # type: ignore[arg-type]
+    out = PacedOutput(22050)
+    agent = VoiceAgent(engines, out)
+    events: list[Event] = []
+    agent.subscribe(events.append)
+    return agent, history, events, out
+
+
+async def talk_over(heard: str, speech: np.ndarray) -> tuple[list[Event], ListHistory, list[bool], list[int]]:
+    """Ask, then push `speech` (the recognizer hears `heard`) over the reply in real time; watch the output."""
+    with OllamaSim([Rule("sky", [Reply(THREE)])], first_token_s=0.05, tokens_per_s=40) as sim:
+        agent, history, events, out = make_agent(sim.url, heard)
+        await agent.submit_text("why is the sky blue?")
+        await wait_for(lambda: agent.state == "speaking", 15.0, "the reply started")
+        paused: list[bool] = []
+        played: list[int] = []
+        audio = np.concatenate([speech, np.zeros(16000 * 3, dtype=np.int16)])
+        for i in range(0, len(audio), 480):
+            agent.push_audio(audio[i:i + 480])
+            paused.append(agent.barge_in.paused)
+            played.append(out.played_samples())
+            await asyncio.sleep(0.03)
+        await agent.wait_idle()
+        await agent.aclose()
+    return events, history, paused, played
+
+
+def held_then_went_on(paused: list[bool], played: list[int]) -> bool:
+    """The output stood still while paused, and played on after the pause."""
+    first = paused.index(True)
+    last = len(paused) - 1 - paused[::-1].index(True)
+    return played[last] - played[first] < 22050 * 0.1 and played[-1] > played[last]
+
+
+@pytest.mark.parametrize("heard", ["Okay.", "Mhm.", "(coughs)", ""])
+async def test_a_backchannel_or_a_noise_pauses_the_reply_which_then_goes_on(heard: str, tmp_path: Path) -> None:
+    events, history, paused, played = await talk_over(heard, say("okay", tmp_path))
+    assert any(paused), "control: the speech was long enough to pause the reply"
+    assert held_then_went_on(paused, played)
+    assert "interrupted" not in [e.type for e in events]
+    done = [e for e in events if isinstance(e, TurnDone)]
+    assert len(done) == 1 and not done[0].interrupted and done[0].text == THREE
+    assert [r["role"] for r in history.rows] == ["user", "assistant"]  # "okay" started no turn of its own
+
+
+async def test_a_cough_like_burst_does_not_end_the_reply() -> None:
+    rng = np.random.default_rng(1)
+    t = np.arange(int(0.45 * 16000)) / 16000
+    burst = (rng.normal(0, 1, len(t)) * np.exp(-t * 6) * 9000).astype(np.int16)
+    events, history, paused, played = await talk_over("", burst)
+    assert "interrupted" not in [e.type for e in events]
+    if any(paused):  # webrtcvad may or may not take the burst for speech: if it paused, it resumed
+        assert held_then_went_on(paused, played)
+    assert [r["role"] for r in history.rows] == ["user", "assistant"]
+
+
+async def test_words_over_the_reply_still_cut_it_and_keep_what_was_heard(tmp_path: Path) -> None:
+    events, history, paused, _ = await talk_over("Wait, stop, tell me about sunsets.", say(
+        "wait stop tell me about sunsets", tmp_path))
+    assert any(paused) and "interrupted" in [e.type for e in events]
+    row = next(r for r in history.rows if r["role"] == "assistant")
+    assert row["interrupted"] is True and len(row["heard"].rstrip("…")) < len(THREE)
+    assert [r["role"] for r in history.rows][:3] == ["user", "assistant", "user"]  # the words became a turn
+
+
+def test_backchannel_words() -> None:
+    for text in ["mhm", "Mhm.", "Mm-hmm.", "Okay.", "Uh-huh, right.", "Yeah, yeah.", "(coughs)", "[BLANK_AUDIO]", "",
+                 "I see."]:
+        assert is_backchannel(text), text
+    for text in ["Wait.", "Stop.", "No, that's wrong.", "Okay, but what about Mars?", "Tell me more."]:
+        assert not is_backchannel(text), text
+
+
+def test_paced_output_pause_holds_the_playhead_and_resume_goes_on_from_it() -> None:
+    now = [0.0]
+    out = PacedOutput(1000, clock=lambda: now[0])
+    out.enqueue(np.zeros(2000, dtype=np.int16), 0)  # two seconds
+    now[0] = 0.5
+    out.pause()
+    now[0] = 1.5
+    assert out.played_samples() == 500  # nothing more is heard while paused
+    out.resume()
+    now[0] = 2.0
+    assert out.played_samples() == 1000  # on from where it stopped, not from where the clock is
+    now[0] = 3.0
+    assert out.played_samples() == 2000
+    out.pause()
+    out.clear()  # a cut reply: the next one plays at once
+    out.enqueue(np.zeros(100, dtype=np.int16), 1)
+    now[0] = 3.05
+    assert out.played_samples() == 50

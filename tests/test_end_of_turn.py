@@ -1,0 +1,201 @@
+"""The adaptive endpoint: a pause judged finished ends the turn soon, an unfinished one is waited out.
+
+Fast tests script the audio model (a fixed P) and the recognizer (text by audio length) around the real
+listener, webrtcvad and text cue, fed at real-time pace; slow ones run the real Smart Turn and Whisper."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from faster_whisper import decode_audio
+
+from base.events import Event, FinalTranscript, TurnCandidate
+from core.config import SttConfig, TurnConfig, VadConfig
+from realtime.end_of_turn import EndOfTurn, Verdict, build_end_of_turn, model_path
+from realtime.listener import Listener
+from realtime.vad import build_vad
+from tests.transcripts import JFK_TEXT, wer
+
+SR = 16000
+TURN = TurnConfig()
+
+
+class TextBySeconds:
+    """Fake recognizer: the text of the longest scripted prefix the audio covers ((seconds, text) pairs)."""
+
+    def __init__(self, script: list[tuple[float, str]]) -> None:
+        self.script = script
+        self.prompts: list[str | None] = []
+
+    def transcribe(self, audio: np.ndarray, *, final: bool = False, prompt: str | None = None) -> str:
+        self.prompts.append(prompt)
+        text = ""
+        for seconds, words in self.script:
+            if len(audio) / SR >= seconds:
+                text = words
+        return text
+
+
+class FixedP:
+    """The audio model scripted: always the same P(finished); the words' veto is the real one."""
+
+    def __init__(self, p: float) -> None:
+        self.p, self.calls = p, 0
+        self.words = EndOfTurn(TURN)
+
+    def p_finished(self, audio: np.ndarray) -> float | None:
+        self.calls += 1
+        return self.p
+
+    def decide(self, p_audio: float | None, text: str) -> Verdict:
+        return self.words.decide(p_audio, text)
+
+
+def espeak(text: str, folder: Path) -> np.ndarray:
+    out = folder / "s.wav"
+    subprocess.run(["espeak-ng", "-w", str(out), text], check=True, capture_output=True)
+    return (decode_audio(str(out)) * 32767).astype(np.int16)
+
+
+_VOICE: list[np.ndarray] = []
+
+
+def tone(seconds: float) -> np.ndarray:
+    """Real (synthetic) speech of that length, without pauses: the fake recognizer decides the words."""
+    if not _VOICE:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            _VOICE.append(espeak("Mary had a little lamb whose fleece was white as snow and everywhere that "
+                                 "Mary went the lamb was sure to go", Path(d)))
+    return _VOICE[0][int(0.1 * SR): int((0.1 + seconds) * SR)]
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SR), dtype=np.int16)
+
+
+async def listen(audio: np.ndarray, stt: object, judge: object,
+                 vad_cfg: VadConfig | None = None) -> tuple[list[Event], Listener]:
+    """Feed 30 ms frames at real-time pace, like a microphone, then flush."""
+    events: list[Event] = []
+    cfg = vad_cfg or VadConfig()
+    listener = Listener(build_vad(cfg), stt, cfg, SttConfig(), events.append,  # type: ignore[arg-type]
+                        judge=judge, turn_cfg=TURN)  # type: ignore[arg-type]
+    for pos in range(0, len(audio), 480):
+        listener.push(audio[pos:pos + 480])
+        await asyncio.sleep(0.03)
+    await listener.flush()
+    await listener.aclose()
+    return events, listener
+
+
+def finals(events: list[Event]) -> list[str]:
+    return [e.text for e in events if isinstance(e, FinalTranscript)]
+
+
+def waited(listener: Listener, events: list[Event]) -> float:
+    """Silence between the end of speech and the endpoint of the (first) turn."""
+    m = listener.marks(next(e for e in events if isinstance(e, FinalTranscript)).turn_id)
+    return m["endpoint"] - m["speech_end"]
+
+
+async def test_a_finished_question_is_answered_after_the_short_silence() -> None:
+    stt = TextBySeconds([(0.0, "What time is it?")])
+    events, listener = await listen(np.concatenate([tone(1.2), silence(2.5)]), stt, FixedP(0.9))
+    assert finals(events) == ["What time is it?"]
+    assert waited(listener, events) < 0.5  # not the 1.8 s limit nor the 700 ms fixed endpoint
+    assert any(isinstance(e, TurnCandidate) for e in events)  # the reply was started once judged finished
+    assert any(p is not None for p in stt.prompts)  # the decode at the pause was primed for punctuation
+
+
+async def test_words_that_go_on_outvote_an_audio_model_that_calls_it_finished() -> None:
+    stt = TextBySeconds([(0.0, "And so, my fellow Americans,"),
+                         (2.5, "And so, my fellow Americans, ask not what your country can do for you.")])
+    audio = np.concatenate([tone(1.0), silence(1.2), tone(1.0), silence(2.5)])
+    events, _ = await listen(audio, stt, FixedP(0.95))
+    assert len(finals(events)) == 1 and finals(events)[0].endswith("for you.")
+    offered = [e.text for e in events if isinstance(e, TurnCandidate)]
+    assert offered == finals(events)  # no reply was started at the pause, only once the turn was over
+
+
+async def test_an_audio_model_that_hears_more_coming_holds_the_turn() -> None:
+    stt = TextBySeconds([(0.0, "Ask not."), (2.5, "Ask not what your country can do for you.")])
+    audio = np.concatenate([tone(1.0), silence(1.1), tone(1.0), silence(2.5)])
+    events, _ = await listen(audio, stt, FixedP(0.03))  # like JFK's "ask not" (P 0.01-0.04)
+    assert finals(events) == ["Ask not what your country can do for you."]
+
+
+async def test_a_speaker_who_really_stops_mid_sentence_is_answered_after_the_limit() -> None:
+    stt = TextBySeconds([(0.0, "I want to go to the")])
+    events, listener = await listen(np.concatenate([tone(1.2), silence(2.6)]), stt, FixedP(0.9))
+    assert finals(events) == ["I want to go to the"]
+    assert TURN.unfinished_silence_ms / 1000 - 0.1 <= waited(listener, events) <= 2.2
+
+
+async def test_a_broken_audio_model_leaves_the_words_to_decide() -> None:
+    class Broken(FixedP):
+        def p_finished(self, audio: np.ndarray) -> float | None:
+            raise RuntimeError("onnx exploded")
+
+    events, listener = await listen(np.concatenate([tone(1.2), silence(1.5)]),
+                                    TextBySeconds([(0.0, "Paris.")]), Broken(0.0))
+    assert finals(events) == ["Paris."] and waited(listener, events) < 0.5
+
+
+def test_without_the_model_file_the_words_decide_alone(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    judge = build_end_of_turn(TurnConfig(model_path=str(tmp_path / "missing.onnx")))
+    assert judge is not None and judge.model is None
+    assert "make turn-model" in caplog.text
+    assert judge.decide(None, "Yes.").finished and not judge.decide(None, "milk, eggs, and").finished
+    assert build_end_of_turn(TurnConfig(detector="off")) is None
+
+
+needs_model = pytest.mark.skipif(not model_path(TURN).exists(), reason="no Smart Turn model: make turn-model")
+
+
+@pytest.mark.slow
+@needs_model
+async def test_jfk_is_one_turn_at_the_default_config(jfk_path: Path) -> None:
+    """The real thing: webrtcvad, Whisper tiny.en, Smart Turn v3.2 and the words, real time, default config."""
+    from realtime.stt import build_stt
+
+    pcm = (decode_audio(str(jfk_path)) * 32767).astype(np.int16)
+    events, _ = await listen(np.concatenate([silence(0.5), pcm, silence(2.5)]), build_stt(SttConfig()),
+                             build_end_of_turn(TURN))
+    assert len(finals(events)) == 1, finals(events)
+    assert wer(JFK_TEXT, finals(events)[0]) <= 0.05
+
+
+@pytest.mark.slow
+@needs_model
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+async def test_paused_sentences_stay_one_turn_and_a_question_is_answered_soon(tmp_path: Path) -> None:
+    from realtime.stt import build_stt
+
+    stt, judge = build_stt(SttConfig()), build_end_of_turn(TURN)
+    for first, rest in [("I need to buy milk, eggs, and", "bread for the weekend."),
+                        ("The thing I really want to know is", "whether the shop is open.")]:
+        audio = np.concatenate([espeak(first, tmp_path), silence(1.2), espeak(rest, tmp_path), silence(2.5)])
+        events, _ = await listen(audio, stt, judge)
+        assert len(finals(events)) == 1, finals(events)
+    events, listener = await listen(np.concatenate([espeak("What time is it in Paris?", tmp_path),
+                                                    silence(2.5)]), stt, judge)
+    assert len(finals(events)) == 1
+    assert waited(listener, events) < 1.6  # judged finished: short of the 1.8 s an unfinished turn gets
+
+
+def test_the_words_and_the_audio_decide_together() -> None:
+    judge = EndOfTurn(TURN)
+    assert judge.decide(0.9, "What time is it?").finished
+    assert judge.decide(0.9, "Paris.").finished
+    assert not judge.decide(0.95, "And so, my fellow Americans.").finished  # the words veto the audio
+    assert not judge.decide(0.03, "Ask not.").finished  # the audio hears more coming
+    assert judge.decide(0.05, "What should I pack for the weather there?").finished  # a whole question
+    assert not judge.decide(0.95, "Can you tell me about the?").finished  # a question with a cue still waits
+    assert judge.decide(None, "Yes.").finished and not judge.decide(None, "I want to go to the").finished

@@ -1,0 +1,63 @@
+"""The words' half of the end-of-turn decision: cues that the speaker is going on, and none on finished turns."""
+
+from __future__ import annotations
+
+import pytest
+
+from realtime.turn_text import unfinished_cue
+
+UNFINISHED = [
+    "And so, my fellow Americans,",
+    "And so, my fellow Americans.",  # Whisper's period after a fragment opening with "And so", no verb yet
+    "And so my fellow Americans",
+    "ask not...",
+    "Ask not…",
+    "I need to buy milk, eggs, and",
+    "I need to buy milk, eggs, and.",
+    "My favourite films are,",
+    "My favourite films are.",
+    "The thing I really want to know is",
+    "The thing I really want to know is.",
+    "I want to go to the",
+    "Can you tell me about the",
+    "So I was, um",
+    "So I was, um.",
+    "It was a very",
+    "I'd like to book a flight to",
+    "But the thing",
+    "But the thing.",
+    "If it rains tomorrow",
+    "When you get home.",
+    "I was thinking that we could maybe -",
+    "Let me think; the best option is",
+    "Put it next to my",
+    "The meeting is at",
+    "Compare this with",
+]
+
+FINISHED = [
+    "Yes.", "No.", "Paris.", "Okay.", "Thanks!", "Sure, why not?",
+    "What time is it?", "Where are you from?", "What is it for?", "Who are you talking to?",
+    "What's the weather like?", "Is it this or that?",
+    "I think so.", "Me too.", "I would love to.", "I have to.", "That is what it is.",
+    "I know who you are.", "Here we are.", "Turn it on.", "Come in.", "It's over.",
+    "And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country.",
+    "Set a timer for ten minutes.", "Tell me a joke.", "But I already did that.", "And then it stopped working.",
+    "If so, great.", "", "   ",
+]
+
+
+@pytest.mark.parametrize("text", UNFINISHED)
+def test_unfinished_words_have_a_cue(text: str) -> None:
+    assert unfinished_cue(text) is not None, text
+
+
+@pytest.mark.parametrize("text", FINISHED)
+def test_finished_words_have_no_cue(text: str) -> None:
+    assert unfinished_cue(text) is None, (text, unfinished_cue(text))
+
+
+def test_the_cue_says_why() -> None:
+    assert unfinished_cue("milk, eggs, and") == "ends on 'and'"
+    assert unfinished_cue("ask not...") == "trailing ellipsis"
+    assert "no verb" in (unfinished_cue("And so my fellow Americans.") or "")
