@@ -26,6 +26,11 @@ from core.config import Settings
 from realtime.engines import Engines
 
 ECHO = Reply("You asked: {user}. Here is a short answer for you.")
+MORE_QUESTIONS = [  # beside the latency bench's five, so eight sessions ask eight different things
+    "Which houseplants survive in a dark bathroom without a window?",
+    "How long should I boil an egg if I want the yolk still soft?",
+    "What is a good name for a grey kitten that likes to climb curtains?",
+]
 
 
 def _words(text: str) -> set[str]:
@@ -57,12 +62,13 @@ async def one_session(engines: Engines, clip: Clip, start: asyncio.Event) -> dic
 
 
 def cross_talk(results: list[dict[str, Any]]) -> list[str]:
-    """Sessions whose answer shares more words with another session's question than with their own."""
+    """Sessions whose answer holds more of another question's own words than of its own question's."""
     found = []
     for r in results:
-        own = len(_words(r["answer"]) & _words(r["reference"] or ""))
+        answer, mine = _words(r["answer"]), _words(r["reference"] or "")
         for other in results:
-            if other is not r and len(_words(r["answer"]) & _words(other["reference"] or "")) > own:
+            theirs = _words(other["reference"] or "")
+            if other is not r and len(answer & (theirs - mine)) > len(answer & (mine - theirs)):
                 found.append(f"{r['clip']} answered {other['clip']}")
     return found
 
@@ -73,7 +79,8 @@ async def run(settings: Settings, sessions: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp_name, OllamaSim(
             default=ECHO, first_token_s=0.2, tokens_per_s=30) as sim:
         tmp = Path(tmp_name)
-        clips = espeak_clips(tmp, [QUESTIONS[i % len(QUESTIONS)] + ("" if i < len(QUESTIONS) else f" Number {i}.")
+        asks = QUESTIONS + MORE_QUESTIONS
+        clips = espeak_clips(tmp, [asks[i % len(asks)] + ("" if i < len(asks) else f" Number {i}.")
                                    for i in range(sessions)])
         if not clips:
             clips = folder_clips(SHARED_AUDIO)[:1] * sessions  # no espeak-ng: the same speech in every session
