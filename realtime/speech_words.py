@@ -96,7 +96,8 @@ DANGLING = {"and", "but", "or", "nor", "so", "yet", "the", "a", "an", "to", "of"
 
 # ----- end of turn (realtime/turn_text.py) and backchannels (realtime/barge_in.py) -----
 # A turn that stops on one of these is not over: "I need milk, eggs, and", "I want to go to the".
-DANGLING = {
+# (Not the splitter's DANGLING above: prepositions are judged apart here, by whether the turn is a question.)
+TURN_DANGLING = {
     "and", "or", "but", "nor", "because", "cause", "if", "than", "although", "though", "unless", "until",
     "whereas", "whether", "plus", "like", "a", "an", "the", "my", "your", "our", "their", "its", "every",
     "very", "also",

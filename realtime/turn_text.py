@@ -13,13 +13,13 @@ import re
 
 from realtime.speech_words import (
     COPULAS,
-    DANGLING,
     OPENERS,
     PREPOSITIONS,
     PRONOUNS,
     QUESTION_OPENERS,
     SUBORDINATE,
     TO_COMPLETE,
+    TURN_DANGLING,
     VERBS,
 )
 
@@ -46,7 +46,7 @@ def unfinished_cue(text: str) -> str | None:
         return "trailing " + ("ellipsis" if stripped.endswith(("...", "…")) else repr(stripped[-1]))
     question = stripped.endswith("?")
     last = words[-1]
-    if last in DANGLING and not (question and last not in {"and", "or", "but", "the", "a", "an"}):
+    if last in TURN_DANGLING and not (question and last not in {"and", "or", "but", "the", "a", "an"}):
         return f"ends on {last!r}"
     if last == "to" and len(words) >= 2 and words[-2] in TO_COMPLETE:
         return None

@@ -36,3 +36,20 @@ def test_no_source_file_over_the_limit() -> None:
     files += [*(ROOT / "gui" / "static").glob("*.js"), ROOT / "launch.py"]
     big = {str(f.relative_to(ROOT)): n for f in files if (n := len(f.read_text().splitlines())) > MAX_LINES}
     assert not big, f"files over {MAX_LINES} lines: {big}"
+
+
+def test_no_module_binds_a_top_level_name_twice() -> None:
+    """A second `DANGLING = {...}` further down a word-list module silently replaced the first one once."""
+    twice = []
+    for pkg in RANK:
+        for f in (ROOT / pkg).rglob("*.py"):
+            seen: set[str] = set()
+            for node in ast.parse(f.read_text()).body:
+                targets = node.targets if isinstance(node, ast.Assign) else (
+                    [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else [])
+                for t in targets:
+                    if isinstance(t, ast.Name):
+                        if t.id in seen:
+                            twice.append(f"{f.relative_to(ROOT)}: {t.id}")
+                        seen.add(t.id)
+    assert not twice, f"names bound twice at module level: {twice}"
