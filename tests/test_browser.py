@@ -39,6 +39,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         settings = load_settings(
             ollama={"host": sim.url}, tts={"chain": ["piper"]}, mcp={"enabled": False}, memory=memory,
             vad={"silence_ms": 1500},  # Kennedy pauses about a second after "Americans": keep it one turn
+            turn={"detector": "off"},  # the page is under test here, not the end-of-turn judge
             gui={"host": "127.0.0.1", "port": free_port()},
         )
         with LiveApp(settings) as app:

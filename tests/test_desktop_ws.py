@@ -203,7 +203,8 @@ async def test_desktop_mic_and_speaker_through_ws(sounddevice_on_pulse: dict[str
     answer = "We can all do something for our country. Let us begin today."
     with OllamaSim([Rule("country", [Reply(answer)])], first_token_s=0.05, tokens_per_s=100) as sim:
         s = load_settings(memory={"db_path": str(tmp_path / "a.db"), "embedder": "none"},
-                          mcp={"enabled": False}, tts={"chain": ["piper"]}, vad={"silence_ms": 1500})
+                          mcp={"enabled": False}, tts={"chain": ["piper"]}, vad={"silence_ms": 1500},
+                          turn={"detector": "off"})  # this test is about the devices: a fixed endpoint
         s.ollama.host = sim.url
         engines = await load_engines(s, tools=False)
         app = create_api(engines)
@@ -277,6 +278,7 @@ def test_page_switches_to_the_computers_mic_and_speaker(sounddevice_on_pulse: di
     with OllamaSim([Rule("country", [Reply(answer)])], first_token_s=0.05, tokens_per_s=100) as sim:
         settings = load_settings(
             ollama={"host": sim.url}, tts={"chain": ["piper"]}, mcp={"enabled": False}, vad={"silence_ms": 1500},
+            turn={"detector": "off"},
             memory={"db_path": str(tmp_path / "a.db"), "embedder": "none"},
             gui={"host": "127.0.0.1", "port": free_port()})
         with LiveApp(settings) as live, sync_playwright() as p:
