@@ -83,6 +83,9 @@ class SttConfig(Section):
     cpu_threads: int = Field(2, ge=1, le=64)
     partial_interval_ms: int = Field(500, ge=100, le=5000)
     first_partial_ms: int = Field(300, ge=100, le=5000, description="speech before the first partial is decoded")
+    encoder_window_s: int = Field(
+        15, ge=10, le=30, description="the shortest audio window Whisper's encoder hears (30 = always the full "
+                                      "window); 15 halves a short decode, below it tiny.en repeats itself")
 
 
 class OllamaConfig(Section):
