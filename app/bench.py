@@ -146,12 +146,18 @@ def default_clips(tmp: Path, quick: bool) -> list[Clip]:
 
 
 # --- set-up --------------------------------------------------------------------------------------------
+# The voices that work offline out of the box: Edge needs the network and Coqui a downloaded model, so with
+# them in the chain the bench would time a failure, not a voice.
+OFFLINE_VOICES = ("hibari", "piper", "pyttsx3")
+
+
 def bench_settings(settings: Settings, host: str, model: str, db_path: Path, streaming: bool) -> Settings:
-    """The user's settings with the bench's LLM, voices (piper, pyttsx3), a scratch history and a mode."""
+    """The user's settings with the bench's LLM, the chain's offline voices, a scratch history and a mode."""
+    chain = [v for v in settings.tts.chain if v in OFFLINE_VOICES] or ["piper", "pyttsx3"]
     return settings.model_copy(update={
         "streaming": streaming,
         "ollama": settings.ollama.model_copy(update={"host": host, "model": model}),
-        "tts": settings.tts.model_copy(update={"chain": ["piper", "pyttsx3"]}),
+        "tts": settings.tts.model_copy(update={"chain": chain}),
         "memory": settings.memory.model_copy(update={"db_path": str(db_path)}),
     })
 
@@ -191,11 +197,13 @@ async def run_clip(engines: Any, clip: Clip, mode: str, output: AudioOutput, stt
     turns: list[dict[str, Any]] = []
     for ev in (e for e in events if isinstance(e, Latency)):
         iv = dict(ev.intervals)
-        if "eos_to_final" in iv:
+        # the end of turn: judged (the listener's decision) or the fixed endpoint silence
+        endpoint_s = iv.get("eos_to_decision", silence_s)
+        if "eos_to_final" in iv and "eos_to_decision" not in iv:
             iv["final_lag"] = round(iv["eos_to_final"] - silence_s, 3)
         if "voice_to_voice" in iv and "request_to_first_phrase" in iv:
             llm_s = iv["request_to_first_phrase"]
-            iv["pipeline_overhead"] = round(iv["voice_to_voice"] - silence_s - llm_s, 3)
+            iv["pipeline_overhead"] = round(iv["voice_to_voice"] - endpoint_s - llm_s, 3)
         turns.append({"mode": mode, "clip": clip.path.name, "turn_id": ev.turn_id,
                       "transcript": finals.get(ev.turn_id, ""), "interrupted": done.get(ev.turn_id, False),
                       "voice": voices.get(ev.turn_id), "intervals": iv, "marks": ev.marks, "gaps": 0,
@@ -325,6 +333,9 @@ async def run(settings: Settings, opts: BenchOptions) -> dict[str, Any]:
             loaded.history.close()
         config = {
             "turns_per_mode": n_turns, "silence_ms": base.vad.silence_ms, "vad_engine": base.vad.engine,
+            "end_of_turn": None if base.turn.detector == "off" else (
+                f"{base.turn.detector}, judged after {base.turn.judge_after_ms} ms of silence, turn ends "
+                f"{base.turn.finished_silence_ms} ms (finished) / {base.turn.unfinished_silence_ms} ms (unfinished)"),
             "stt_model": base.stt.model, "stt_beams": f"{base.stt.beam_size}/{base.stt.final_beam_size}",
             "tts_chain": list(base.tts.chain), "llm": llm,
             "reply_text": None if opts.ollama_host else REPLY_TEXT,

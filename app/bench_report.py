@@ -23,10 +23,12 @@ STAGES: list[tuple[str, str]] = [
     ("eos_to_first_audio", "end of speech → first synthesized audio"),
     ("voice_to_voice", "voice-to-voice (end of speech → first audible sample)"),
     ("request_to_first_phrase", "LLM request → first phrase (the LLM's own time)"),
-    ("pipeline_overhead", "pipeline overhead (voice-to-voice − endpoint silence − LLM time)"),
+    ("pipeline_overhead", "pipeline overhead (voice-to-voice − end of turn − LLM time)"),
 ]
 # Where voice-to-voice goes, step by step (their p50s add up to about the voice-to-voice p50).
 BREAKDOWN: list[tuple[str, str]] = [
+    ("eos_to_decision", "end of turn judged (the pause decode and the audio model; the reply starts here)"),
+    ("decision_to_request", "decision → LLM request"),
     ("final_lag", "final transcript after the endpoint (decoding the silence did not hide)"),
     ("final_to_request", "final transcript → LLM request"),
     ("request_to_first_token", "LLM request → first token"),
@@ -35,7 +37,7 @@ BREAKDOWN: list[tuple[str, str]] = [
     ("audio_to_first_played", "its audio → first audible sample (classic: the rest of the reply's speech)"),
 ]
 # The same in both modes, so every utterance counts (reply stages count replies played to the end).
-LISTENING_STAGES = {"onset_to_first_partial", "eos_to_final", "final_lag"}
+LISTENING_STAGES = {"onset_to_first_partial", "eos_to_final", "final_lag", "eos_to_decision"}
 MODES = ("streaming", "classic")
 
 # (name, label, summary path, limit, "max" = value must be <= limit / "lt" = value must be < limit)
@@ -202,7 +204,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"Python {m['python']}, {m['os']}.", "",
         f"- Speech fed in real time as 30 ms microphone frames: {len(results['clips'])} clip(s), "
         f"{cfg['turns_per_mode']} turn(s) per mode, modes interleaved.",
-        f"- VAD {cfg['vad_engine']}, endpoint silence {cfg['silence_ms']} ms; STT {cfg['stt_model']} "
+        f"- VAD {cfg['vad_engine']}, "
+        + (f"end of turn {cfg['end_of_turn']}" if cfg.get("end_of_turn") else
+           f"endpoint silence {cfg['silence_ms']} ms") + f"; STT {cfg['stt_model']} "
         f"(beam {cfg['stt_beams']}); voices {', '.join(cfg['tts_chain'])} (spoke: "
         f"{', '.join(results['voices_used']) or 'none'}); output {cfg['output']}.",
         f"- LLM: {llm_desc}; scripted reply of {llm['reply_sentences']} sentences.",
@@ -218,10 +222,13 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines.append(f"| {label} | {_fmt(s.get('p50'))} | {_fmt(s.get('p95'))} | {_fmt(c.get('p50'))} | "
                      f"{_fmt(c.get('p95'))} | {n} |")
     lines += ["", "Times in seconds.", "", "### Where voice-to-voice goes (p50)", "",
-              "| step | streaming | classic |", "|---|---|---|",
-              f"| endpoint silence (vad.silence_ms) | {cfg['silence_ms'] / 1000:.3f} | "
-              f"{cfg['silence_ms'] / 1000:.3f} |"]
+              "| step | streaming | classic |", "|---|---|---|"]
+    if not cfg.get("end_of_turn"):
+        lines.append(f"| endpoint silence (vad.silence_ms) | {cfg['silence_ms'] / 1000:.3f} | "
+                     f"{cfg['silence_ms'] / 1000:.3f} |")
     for key, label in BREAKDOWN:
+        if all(summ[m].get(key, {}).get("p50") is None for m in MODES):
+            continue  # a step of the other end-of-turn mode
         lines.append(f"| {label} | {_fmt(summ['streaming'].get(key, {}).get('p50'))} | "
                      f"{_fmt(summ['classic'].get(key, {}).get('p50'))} |")
     stt, idle, mem = results["stt"], results["idle"], results["memory"]

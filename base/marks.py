@@ -21,6 +21,8 @@ INTERVALS: dict[str, tuple[str, str]] = {
     "request_to_first_played": ("turn_start", "first_played"),
     "turn_total": ("turn_start", "done"),
     # the rest of voice-to-voice, step by step (the benchmark's breakdown)
+    "eos_to_decision": ("speech_end", "turn_judged"),
+    "decision_to_request": ("turn_judged", "turn_start"),
     "final_to_request": ("final", "turn_start"),
     "first_token_to_first_phrase": ("llm_first_token", "first_phrase"),
     "audio_to_first_played": ("first_audio", "first_played"),

@@ -69,7 +69,11 @@ class TurnConfig(Section):
     model_path: str = Field(".tools/models/smart-turn-v3.2-cpu.onnx",
                             description="Smart Turn v3.2 ONNX (`make turn-model`); relative to the project")
     threshold: float = Field(0.5, gt=0.0, lt=1.0, description="P(finished) the audio model must reach")
-    finished_silence_ms: int = Field(250, ge=100, le=2000, description="silence that ends a finished turn")
+    judge_after_ms: int = Field(90, ge=30, le=1000,
+                                description="silence after which a pause is judged (pause decode + audio model)")
+    finished_silence_ms: int = Field(
+        450, ge=100, le=2000, description="silence that ends a finished turn; the reply is prepared from the "
+                                          "decision on, so holding its release past sentence gaps costs nothing")
     unfinished_silence_ms: int = Field(1800, ge=300, le=2000,
                                        description="the longest pause waited out inside an unfinished turn")
 
@@ -152,6 +156,9 @@ class BargeInConfig(Section):
         1500, ge=300, le=5000, description="a paused reply resumes if no words (only a cough, 'mhm') came by then")
     max_backchannel_ms: int = Field(
         1000, ge=200, le=5000, description="speech longer than this interrupts even before its words are in")
+    min_words: int = Field(
+        2, ge=1, le=5, description="words that cut a reply; one word cuts it only if it is a command ('stop', "
+                                   "'wait', 'no'): a lone misheard 'mhm' ('Momentum.') must not")
 
 
 class MemoryConfig(Section):

@@ -1,7 +1,7 @@
 """What happens when the user speaks while the assistant speaks: one object per session, chosen by the config.
 
 - `headset`: speech that lasts `barge_in.min_speech_ms` *pauses* the reply. Words that are not a backchannel
-  ("wait", "stop, I meant...") or speech longer than `barge_in.max_backchannel_ms` cut it, and the history keeps
+  ("wait", "stop, I meant...": `barge_in.min_words` of them, or one command word) or speech longer than `barge_in.max_backchannel_ms` cut it, and the history keeps
   what was heard; a cough, a noise, "mhm" or "okay" (the listener's way of saying go on) let it resume where
   it stopped, at the latest `barge_in.resume_after_ms` after the speech began. An output that cannot pause
   keeps playing meanwhile, and is still cut only by words.
@@ -31,10 +31,30 @@ POLL_S = 0.03
 SILENT_S = 0.2  # the user has stopped making sound (the utterance may stay open while its end is judged)
 
 
+# One of these is enough to cut a reply; any other lone word is more likely a misheard "mhm" ("Momentum.").
+COMMANDS = {"stop", "wait", "no", "nope", "pause", "quiet", "enough", "cancel", "hold", "hang", "shush", "hush",
+            "sorry", "actually", "hey", "excuse", "listen", "but"}
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z]+(?:[-'][a-z]+)*", _BRACKETED.sub(" ", text.lower()))
+
+
 def is_backchannel(text: str) -> bool:
     """True for "mhm", "Okay.", "uh-huh, right", a noise Whisper wrote as "(coughs)" or nothing at all."""
-    words = re.findall(r"[a-z]+(?:[-'][a-z]+)*", _BRACKETED.sub(" ", text.lower()))
-    return all(w in _BACKCHANNEL_WORDS for w in words)
+    return all(w in _BACKCHANNEL_WORDS for w in _words(text))
+
+
+def interrupts(text: str, min_words: int = 2) -> bool:
+    """Words over a reply that cut it: not a backchannel, and a command or at least `min_words` words.
+
+    LiveKit agents' `min_interruption_words` does the same: a one-word "Momentum." over the reply is Whisper
+    mishearing "mhm" far more often than a user meaning to stop the answer with it.
+    """
+    words = _words(text)
+    if is_backchannel(text):
+        return False
+    return len(words) >= min_words or any(w in COMMANDS for w in words)
 
 
 class BargeInPolicy:
@@ -48,6 +68,7 @@ class BargeInPolicy:
         self.confirm_s = max(0.0, (cfg.min_speech_ms - settings.vad.min_speech_ms) / 1000)
         self.resume_after_s = cfg.resume_after_ms / 1000
         self.max_backchannel_s = cfg.max_backchannel_ms / 1000
+        self.min_words = cfg.min_words
         self._confirming: asyncio.Task[None] | None = None
         self._over_reply: set[str] = set()  # the user's utterances heard while a reply played
         self._verdict: str | None = None  # "words" or "backchannel" for the utterance being weighed
@@ -70,7 +91,7 @@ class BargeInPolicy:
         """A transcript of the user's speech: True when it is a backchannel over a reply (no turn to start)."""
         if turn_id not in self._over_reply:
             return False
-        if not is_backchannel(text):
+        if interrupts(text, self.min_words):
             self._verdict = "words"
             return False
         if final:

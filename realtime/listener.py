@@ -7,7 +7,8 @@ same) and shown with local agreement so words do not flicker; the turn ends afte
 
 Whisper costs about the same for any length (its 30 s window), so the listener decodes rarely and never twice
 at once: one worker thread, partials skipped while it is busy (never audio). The final decode is started
-speculatively once the silence has lasted part of the endpoint time; if no speech came back by the endpoint,
+speculatively once the silence has lasted part of the endpoint time (with an end-of-turn judge: after
+`turn.judge_after_ms`, and its verdict sets the endpoint); if no speech came back by the endpoint,
 that result is the final, so end of speech -> final costs the endpoint silence and little more.
 """
 
@@ -275,7 +276,11 @@ class Listener:
     @property
     def _speculate_after(self) -> int:
         """Silence frames after which the final decode starts speculatively (earlier when preempting)."""
-        ms = self.vad_cfg.preemptive_ms or SPECULATE_AT * self.vad_cfg.silence_ms
+        ms: float
+        if self.judge is not None:
+            ms = self.turn_cfg.judge_after_ms
+        else:
+            ms = self.vad_cfg.preemptive_ms or SPECULATE_AT * self.vad_cfg.silence_ms
         return max(1, round(ms / self.frame_ms))
 
     def _endpoint_ms(self, u: _Utterance) -> int:

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests import soundserver
@@ -24,6 +25,14 @@ def jfk_path() -> Path:
     if not JFK.exists():
         pytest.fail(f"shared test audio missing: {JFK} (../shared must sit beside the project)")
     return JFK
+
+
+@pytest.fixture(scope="session")
+def jfk_audio(jfk_path: Path) -> np.ndarray:
+    """jfk.flac as the listener hears it: float32 mono 16 kHz (faster-whisper's own loader resamples)."""
+    from faster_whisper import decode_audio
+
+    return np.asarray(decode_audio(str(jfk_path)), dtype=np.float32)
 
 
 @pytest.fixture(scope="session")

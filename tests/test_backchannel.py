@@ -15,7 +15,7 @@ from base.events import Event, TurnDone
 from core.assistant import Assistant
 from core.config import load_settings
 from core.llm import OllamaChat
-from realtime.barge_in import is_backchannel
+from realtime.barge_in import interrupts, is_backchannel
 from realtime.engines import Engines
 from realtime.paced_output import PacedOutput
 from realtime.voice_agent import VoiceAgent
@@ -107,6 +107,14 @@ def test_backchannel_words() -> None:
         assert is_backchannel(text), text
     for text in ["Wait.", "Stop.", "No, that's wrong.", "Okay, but what about Mars?", "Tell me more."]:
         assert not is_backchannel(text), text
+
+
+def test_one_word_cuts_only_if_it_is_a_command() -> None:
+    for text in ["Wait.", "Stop!", "No.", "Hold on.", "Tell me more.", "No, that's wrong.", "Okay, but Mars?"]:
+        assert interrupts(text), text
+    for text in ["Momentum.", "Boom.", "mhm", "Okay.", "(coughs)", "", "Uh-huh, right."]:
+        assert not interrupts(text), text
+    assert interrupts("Momentum.", min_words=1) and not interrupts("Okay.", min_words=1)
 
 
 def test_paced_output_pause_holds_the_playhead_and_resume_goes_on_from_it() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from app.bench_report import edit_distance
@@ -12,7 +14,7 @@ from base.events import Event, FinalTranscript, PartialTranscript, SpeechStarted
 from core.config import SttConfig, VadConfig
 from realtime.audio_in import FileSource
 from realtime.listener import Listener
-from realtime.stt import SpeechToText, SttUnavailable, build_stt, stt_status
+from realtime.stt import SpeechToText, SttUnavailable, WhisperSTT, build_stt, looks_looped, stt_status
 from realtime.vad import build_vad
 from tests.transcripts import JFK_TEXT, wer, words
 
@@ -78,3 +80,56 @@ async def test_silero_engine_gives_one_turn_on_jfk(jfk_path: Path, whisper: Spee
     assert len([e for e in events if isinstance(e, SpeechStarted)]) == 1
     finals = [e for e in events if isinstance(e, FinalTranscript)]
     assert len(finals) == 1 and wer(JFK_TEXT, finals[0].text) <= 0.15
+
+
+def test_a_looped_decode_is_recognized() -> None:
+    assert looks_looped("Paris. Paris. Paris.", 1.0)
+    assert looks_looped("My favorite feel, my favorite feel, my favorite feel.", 2.0)
+    assert looks_looped(" ".join(["word"] * 3 + ["other"] * 30), 1.0)  # 33 words in a second
+    for text, seconds in [("Okay. Okay.", 1.0), ("Yes, yes, I know.", 1.5), ("", 1.0),
+                          ("And so my fellow Americans ask not what your country can do for you.", 5.0),
+                          ("Ha ha, very funny, ha.", 2.0)]:
+        assert not looks_looped(text, seconds), text
+
+
+@pytest.fixture()
+def encoder_inputs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of log-mel frames each encoder call of faster-whisper received."""
+    from faster_whisper import WhisperModel
+
+    seen: list[int] = []
+    real = WhisperModel.encode
+
+    def spy(self: Any, features: Any) -> Any:
+        seen.append(int(features.shape[-1]))
+        return real(self, features)
+
+    monkeypatch.setattr(WhisperModel, "encode", spy)
+    return seen
+
+
+def test_the_encoder_hears_a_short_window_and_writes_the_same_words(
+        jfk_audio: np.ndarray, encoder_inputs: list[int]) -> None:
+    short, full = WhisperSTT(SttConfig()), WhisperSTT(SttConfig(encoder_window_s=30))
+    clip = jfk_audio[: int(4.6 * 16000)]  # "And so my fellow Americans, ask not"
+    texts = [stt.transcribe(clip, final=True) for stt in (short, full)]
+    assert encoder_inputs == [1500, 3000]  # 15 s for a short clip (the default), the padded 30 s when asked
+    for text in texts:
+        assert wer("And so my fellow Americans ask not", text) <= 0.15, texts
+    encoder_inputs.clear()
+    short.transcribe(jfk_audio, final=False)  # 11 s: the window grows to the clip and a second more
+    assert encoder_inputs == [1500]
+    short.transcribe(np.concatenate([jfk_audio, jfk_audio]), final=False)  # 22 s
+    assert encoder_inputs[-1] == 2300
+
+
+def test_a_looped_short_decode_is_done_again_with_the_full_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    stt = WhisperSTT(SttConfig())
+    windows: list[int] = []
+
+    def decode(pcm: np.ndarray, options: dict[str, Any], frames: int) -> str:
+        windows.append(frames)
+        return "Paris. Paris. Paris. Paris." if frames < 3000 else "Paris."
+
+    monkeypatch.setattr(stt, "_decode", decode)
+    assert stt.transcribe(np.zeros(16000, dtype=np.float32)) == "Paris." and windows == [1500, 3000]
