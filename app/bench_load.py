@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from app import bench_report as report
-from app.bench import QUESTIONS, SHARED_AUDIO, Clip, bench_settings, espeak_clips, folder_clips
+from app.bench import bench_settings
+from app.bench_clips import QUESTIONS, SHARED_AUDIO, Clip, espeak_clips, folder_clips
 from app.ollama_sim import OllamaSim, Reply
 from base.events import Event, FinalTranscript, Latency, LlmToken
 from core.config import Settings

@@ -1,7 +1,8 @@
 """What happens when the user speaks while the assistant speaks: one object per session, chosen by the config.
 
 - `headset`: speech that lasts `barge_in.min_speech_ms` *pauses* the reply. Words that are not a backchannel
-  ("wait", "stop, I meant...": `barge_in.min_words` of them, or one command word) or speech longer than `barge_in.max_backchannel_ms` cut it, and the history keeps
+  ("wait", "stop, I meant...": `barge_in.min_words` of them, or one command word) or speech longer than
+  `barge_in.max_backchannel_ms` cut it, and the history keeps
   what was heard; a cough, a noise, "mhm" or "okay" (the listener's way of saying go on) let it resume where
   it stopped, at the latest `barge_in.resume_after_ms` after the speech began. An output that cannot pause
   keeps playing meanwhile, and is still cut only by words.

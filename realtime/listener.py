@@ -5,11 +5,10 @@ is never cut; a turn opens only after `vad.min_speech_ms` of speech (a click doe
 decoded every `stt.partial_interval_ms` of audio (audio time, so a file fed faster than real time behaves the
 same) and shown with local agreement so words do not flicker; the turn ends after `vad.silence_ms` of silence.
 
-Whisper costs about the same for any length (its 30 s window), so the listener decodes rarely and never twice
-at once: one worker thread, partials skipped while it is busy (never audio). The final decode is started
-speculatively once the silence has lasted part of the endpoint time (with an end-of-turn judge: after
-`turn.judge_after_ms`, and its verdict sets the endpoint); if no speech came back by the endpoint,
-that result is the final, so end of speech -> final costs the endpoint silence and little more.
+Whisper costs about the same for any short clip, so the listener decodes rarely and never twice at once (one
+worker thread, partials skipped while it is busy, never audio). The final decode starts speculatively once the
+silence has lasted part of the endpoint (with a judge: `turn.judge_after_ms`; its verdict sets the endpoint);
+if no speech came back by then, that result is the final: end of speech -> final costs little more.
 """
 
 from __future__ import annotations
@@ -45,7 +44,6 @@ from realtime.turn import MarkBook
 from realtime.vad import VoiceActivity
 
 log = logging.getLogger(__name__)
-__all__ = ["Listener", "LocalAgreement"]
 
 MAX_CANDIDATE_GAP_FRAMES = 2  # non-speech frames tolerated inside the speech that opens a turn
 SPECULATE_AT = 0.4  # start the final decode after this share of vad.silence_ms
@@ -250,8 +248,7 @@ class Listener:
     def _job_done(self, fut: asyncio.Future[str]) -> None:
         self._jobs -= 1
         self._pending.discard(fut)
-        if not fut.cancelled():
-            fut.exception()  # retrieved here so an abandoned speculative decode never warns
+        _ = fut.cancelled() or fut.exception()  # retrieved so an abandoned speculative decode never warns
 
     def _partial(self, u: _Utterance) -> None:
         if self._jobs or self.decoder.waiting:  # busy (any session): skip it, try on the next speech frame
@@ -320,7 +317,8 @@ class Listener:
         if u.closed or u.last_speech_end > at or not text:
             return
         u.verdict = judge.decide(p, text)
-        self._mark(u.turn_id, "turn_judged", now())
+        if u.verdict.finished:  # the decision that ends the turn: the last pause's, not the first
+            self.markbook.of(u.turn_id)["turn_judged"] = now()
         log.debug("pause judged %s (P %s, cue %s): %r", "finished" if u.verdict.finished else "unfinished",
                   p, u.verdict.cue, text)
         if not u.verdict.finished:

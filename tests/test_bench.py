@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import launch
-from app import bench, bench_report
+from app import bench, bench_clips, bench_report
 from core.config import PROJECT_ROOT
 from realtime.paced_output import PacedOutput
 
@@ -194,13 +194,13 @@ def test_folder_clips_take_references_from_txt_or_readme(tmp_path: Path) -> None
     (tmp_path / "a.txt").write_text("Hello there.\n")
     readme = "| file | what | reference |\n|---|---|---|\n| b.flac | x | Ask not. |\n"
     (tmp_path / "README.md").write_text(readme)
-    clips = bench.folder_clips(tmp_path)
+    clips = bench_clips.folder_clips(tmp_path)
     assert [(c.path.name, c.reference) for c in clips] == [("a.wav", "Hello there."), ("b.flac", "Ask not.")]
     with pytest.raises(FileNotFoundError, match="no such folder"):
-        bench.folder_clips(tmp_path / "missing")
+        bench_clips.folder_clips(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no audio files"):
-        bench.folder_clips(tmp_path / "empty")
+        bench_clips.folder_clips(tmp_path / "empty")
 
 
 def test_bench_arguments_reach_the_bench_in_order() -> None:

@@ -20,7 +20,8 @@ from base.events import (
     SpeechStarted,
 )
 from core.config import SttConfig, VadConfig
-from realtime.listener import Listener, LocalAgreement
+from realtime.agreement import LocalAgreement
+from realtime.listener import Listener
 from realtime.vad import build_vad
 
 SR = 16000
