@@ -222,6 +222,9 @@ class Listener:
             u.silence_frames = 0
             u.last_speech_end = u.samples
             u.verdict = None
+            if u.speculative is not None:  # the pause decode is stale: dropped if it has not started yet
+                u.speculative[1].cancel()
+                u.speculative = None
             if u.candidate_sent:  # the speaker went on: a reply prepared from the candidate is stale
                 u.candidate_sent = False
                 self._emit(SpeechResumed(turn_id=u.turn_id))
@@ -271,8 +274,7 @@ class Listener:
             self._emit(PartialTranscript(turn_id=u.turn_id, text=text))
 
     @property
-    def _speculate_after(self) -> int:
-        """Silence frames after which the final decode starts speculatively (earlier when preempting)."""
+    def _speculate_after(self) -> int:  # silence frames after which the final decode starts speculatively
         ms: float
         if self.judge is not None:
             ms = self.turn_cfg.judge_after_ms
@@ -288,9 +290,7 @@ class Listener:
             return self.turn_cfg.finished_silence_ms
         return self.turn_cfg.unfinished_silence_ms
 
-    def _speculate(self, u: _Utterance) -> None:
-        if self._jobs >= 2:
-            return
+    def _speculate(self, u: _Utterance) -> None:  # never skipped: a busy decoder would leave the pause unjudged
         at = u.samples
         audio = u.audio()
         fut = self._decode(audio, final=True, prompt=PAUSE_PROMPT if self.judge is not None else None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,29 @@ async def test_a_finished_question_is_answered_after_the_short_silence() -> None
     assert waited(listener, events) < 0.5  # not the 1.8 s limit nor the 700 ms fixed endpoint
     assert any(isinstance(e, TurnCandidate) for e in events)  # the reply was started once judged finished
     assert any(p is not None for p in stt.prompts)  # the decode at the pause was primed for punctuation
+
+
+class StuckUntil(TextBySeconds):
+    """The fake recognizer on a machine that stalls: no decode finishes before `seconds` after it was made."""
+
+    def __init__(self, script: list[tuple[float, str]], seconds: float) -> None:
+        super().__init__(script)
+        self.until = time.monotonic() + seconds
+
+    def transcribe(self, audio: np.ndarray, *, final: bool = False, prompt: str | None = None) -> str:
+        time.sleep(max(0.0, self.until - time.monotonic()))
+        return super().transcribe(audio, final=final, prompt=prompt)
+
+
+async def test_a_pause_is_judged_even_while_earlier_decodes_are_in_flight() -> None:
+    """A partial is stuck and a short gap's decode is queued when the speaker stops: the last pause is still
+    judged once the decoder is free (it used to be skipped with two decodes in flight, and the turn waited out
+    the 1.8 s limit); the gap's stale decode is dropped instead of run."""
+    stt = StuckUntil([(0.0, "What time is it?")], seconds=2.0)
+    audio = np.concatenate([tone(1.0), silence(0.2), tone(0.3), silence(3.0)])  # speech ends at ~1.5 s
+    events, listener = await listen(audio, stt, FixedP(0.9))
+    assert finals(events) == ["What time is it?"]
+    assert waited(listener, events) < 1.2
 
 
 async def test_words_that_go_on_outvote_an_audio_model_that_calls_it_finished() -> None:
