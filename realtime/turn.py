@@ -57,6 +57,10 @@ class OwnedTasks:
             await asyncio.gather(*pending, return_exceptions=True)
 
 
+# what a reply marks (the listener's marks of the same turn stay when a prepared reply is dropped)
+REPLY_MARKS = ("turn_start", "llm_first_token", "first_phrase", "first_audio", "first_played", "done")
+
+
 class MarkBook:
     """Timestamps per utterance/turn id, in one place, bounded: noise that never became a turn ages out."""
 

@@ -39,7 +39,7 @@ from realtime.engines import Engines
 from realtime.listener import Listener
 from realtime.phrases import phrase_source
 from realtime.reply import ReplyRunner
-from realtime.turn import MarkBook, OwnedTasks, TurnHandle
+from realtime.turn import REPLY_MARKS, MarkBook, OwnedTasks, TurnHandle
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +201,8 @@ class VoiceAgent:
     async def _discard(self, h: TurnHandle) -> None:
         """Drop a preemptive reply without a trace: nothing of it was shown, played or stored."""
         await h.cancel_and_wait()
+        for name in REPLY_MARKS:  # the reply that replaces it measures its own stages
+            h.marks.pop(name, None)
         h.set_done()
         if self.current is h:
             self.current = None

@@ -203,6 +203,8 @@ async def test_preemptive_reply_is_dropped_when_the_user_goes_on(speech_pcm: np.
     spoken = " ".join(e.text for e in events if e.type == "sentence")  # type: ignore[attr-defined]
     assert spoken.split() == THREE.split()  # the reply once: nothing of the dropped one reached the user
     assert [r["role"] for r in history.rows] == ["user", "assistant"]
+    marks = next(e for e in events if isinstance(e, Latency)).marks  # the kept reply's own stages, not the
+    assert marks["turn_start"] - marks["speech_start"] > 2.0  # dropped one's (asked ~1.3 s in)
 
 
 async def test_the_voice_is_given_spoken_words_while_the_page_shows_the_written_text() -> None:
