@@ -38,9 +38,11 @@ MAX_WORDS_PER_S = 5  # faster than anyone speaks: more words than this means the
 
 
 def looks_looped(text: str, seconds: float) -> bool:
-    """A decoder stuck in a loop ("Paris. Paris. Paris."): a phrase three times running, or too many words."""
+    """A decoder stuck in a loop: a phrase three times running ("Paris. Paris. Paris."), the whole text twice
+    ("Turn off the lights. Turn off the lights."), or more words than anyone says in that time."""
     words = re.findall(r"[\w']+", text.lower())
-    if len(words) > 4 + MAX_WORDS_PER_S * seconds:
+    half = len(words) // 2
+    if len(words) > 4 + MAX_WORDS_PER_S * seconds or (half and words[:half] == words[half:]):
         return True
     for n in range(1, 6):
         for i in range(len(words) - 3 * n + 1):
