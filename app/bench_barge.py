@@ -33,6 +33,7 @@ async def run_barge_cases(settings: Settings, say: Callable[[str, Path], np.ndar
     """One reply per case; `say(text, folder)` makes the speech. Returns what each case did to the reply."""
     from app.ollama_sim import OllamaSim, Reply, Rule
     from app.wiring import load_engines
+    from realtime.audio_in import feed
     from realtime.paced_output import PacedOutput
     from realtime.voice_agent import VoiceAgent
 
@@ -59,11 +60,14 @@ async def run_barge_cases(settings: Settings, say: Callable[[str, Path], np.ndar
                         break
                     await asyncio.sleep(0.05)
                 audio = np.concatenate([speech, np.zeros(int(2.5 * LISTEN_RATE), dtype=np.int16)])
-                paused = False
-                for pos in range(0, len(audio), 480):
-                    agent.push_audio(audio[pos:pos + 480])
-                    paused = paused or agent.barge_in.paused
-                    await asyncio.sleep(0.03)
+                seen_paused: list[bool] = []
+
+                def push(frame: np.ndarray, agent: VoiceAgent = agent, seen: list[bool] = seen_paused) -> None:
+                    agent.push_audio(frame)
+                    seen.append(agent.barge_in.paused)
+
+                await feed(audio, push)
+                paused = any(seen_paused)
                 cut = any(isinstance(e, Interrupted) for e in events)
                 playing = agent.state == "speaking"
                 heard = [e.text for e in events if e.type == "final_transcript"]  # type: ignore[attr-defined]

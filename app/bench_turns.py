@@ -19,6 +19,7 @@ import numpy as np
 from base.audio import LISTEN_RATE
 from base.events import Event, FinalTranscript
 from core.config import PROJECT_ROOT, Settings
+from realtime.audio_in import feed
 from realtime.end_of_turn import build_end_of_turn
 from realtime.listener import Listener
 from realtime.stt import SpeechToText, build_stt
@@ -58,9 +59,7 @@ async def _listen(audio: np.ndarray, settings: Settings, stt: SpeechToText,
     events: list[Event] = []
     listener = Listener(build_vad(settings.vad), stt, settings.vad, settings.stt, events.append,
                         judge=judge, turn_cfg=settings.turn)  # type: ignore[arg-type]
-    for pos in range(0, len(audio), 480):
-        listener.push(audio[pos:pos + 480])
-        await asyncio.sleep(0.03)
+    await feed(audio, listener.push)
     await listener.flush()
     await listener.aclose()
     return events, listener

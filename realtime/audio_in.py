@@ -166,15 +166,20 @@ class FileSource:
         self.duration_s = len(self.pcm) / LISTEN_RATE
 
     async def run(self, on_frame: Callable[[np.ndarray], None]) -> None:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        for i, pos in enumerate(range(0, len(self.pcm), FRAME_SAMPLES)):
-            if self.speed > 0:
-                delay = start + i * FRAME_SAMPLES / LISTEN_RATE / self.speed - loop.time()
-                await asyncio.sleep(max(0.0, delay))
-            else:
-                await asyncio.sleep(0)  # let decodes and event sinks run between frames
-            on_frame(self.pcm[pos:pos + FRAME_SAMPLES])
+        await feed(self.pcm, on_frame, self.speed)
+
+
+async def feed(pcm: np.ndarray, on_frame: Callable[[np.ndarray], None], speed: float = 1.0) -> None:
+    """Hand int16 16 kHz audio to `on_frame` in 30 ms frames, paced like a microphone (`speed` 0: at once)."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for i, pos in enumerate(range(0, len(pcm), FRAME_SAMPLES)):
+        if speed > 0:
+            delay = start + i * FRAME_SAMPLES / LISTEN_RATE / speed - loop.time()
+            await asyncio.sleep(max(0.0, delay))
+        else:
+            await asyncio.sleep(0)  # let decodes and event sinks run between frames
+        on_frame(pcm[pos:pos + FRAME_SAMPLES])
 
 
 def list_devices() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from base.events import Event, TurnDone
 from core.assistant import Assistant
 from core.config import load_settings
 from core.llm import OllamaChat
+from realtime.audio_in import feed
 from realtime.barge_in import interrupts, is_backchannel
 from realtime.engines import Engines
 from realtime.paced_output import PacedOutput
@@ -53,11 +53,12 @@ async def talk_over(heard: str, speech: np.ndarray) -> tuple[list[Event], ListHi
         paused: list[bool] = []
         played: list[int] = []
         audio = np.concatenate([speech, np.zeros(16000 * 3, dtype=np.int16)])
-        for i in range(0, len(audio), 480):
-            agent.push_audio(audio[i:i + 480])
+        def push(frame: np.ndarray) -> None:
+            agent.push_audio(frame)
             paused.append(agent.barge_in.paused)
             played.append(out.played_samples())
-            await asyncio.sleep(0.03)
+
+        await feed(audio, push)
         await agent.wait_idle()
         await agent.aclose()
     return events, history, paused, played

@@ -5,7 +5,6 @@ listener, webrtcvad and text cue, fed at real-time pace; slow ones run the real 
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 import time
@@ -17,6 +16,7 @@ from faster_whisper import decode_audio
 
 from base.events import Event, FinalTranscript, TurnCandidate
 from core.config import SttConfig, TurnConfig, VadConfig
+from realtime.audio_in import feed
 from realtime.end_of_turn import EndOfTurn, Verdict, build_end_of_turn, model_path
 from realtime.listener import Listener
 from realtime.vad import build_vad
@@ -88,9 +88,7 @@ async def listen(audio: np.ndarray, stt: object, judge: object,
     cfg = vad_cfg or VadConfig()
     listener = Listener(build_vad(cfg), stt, cfg, SttConfig(), events.append,  # type: ignore[arg-type]
                         judge=judge, turn_cfg=TURN)  # type: ignore[arg-type]
-    for pos in range(0, len(audio), 480):
-        listener.push(audio[pos:pos + 480])
-        await asyncio.sleep(0.03)
+    await feed(audio, listener.push)
     await listener.flush()
     await listener.aclose()
     return events, listener

@@ -19,6 +19,7 @@ from base.events import Event, Interrupted, Latency, LlmToken, Sentence
 from core.assistant import Assistant
 from core.config import load_settings
 from core.llm import OllamaChat
+from realtime.audio_in import feed
 from realtime.audio_out import BufferedOutput
 from realtime.engines import Engines
 from realtime.paced_output import PacedOutput
@@ -161,11 +162,6 @@ async def test_a_new_message_supersedes_the_reply_in_progress() -> None:
     assert [r["role"] for r in history.rows] == ["user", "assistant", "user", "assistant"]
 
 
-async def feed(agent: VoiceAgent, pcm: np.ndarray) -> None:
-    """Push audio in 30 ms frames at real-time pace, like a microphone."""
-    for i in range(0, len(pcm), 480):
-        agent.push_audio(pcm[i:i + 480])
-        await asyncio.sleep(0.03)
 
 
 def silence(seconds: float) -> np.ndarray:
@@ -175,7 +171,7 @@ def silence(seconds: float) -> np.ndarray:
 async def test_preemptive_reply_is_prepared_before_the_turn_ends(speech_pcm: np.ndarray) -> None:
     with OllamaSim([Rule("stop", [Reply(THREE)])], first_token_s=0.05, tokens_per_s=50) as sim:
         agent, history, events = make_agent(sim.url, PacedOutput(22050))
-        await feed(agent, np.concatenate([speech_pcm[: 16000 * 2], silence(1.2)]))
+        await feed(np.concatenate([speech_pcm[: 16000 * 2], silence(1.2)]), agent.push_audio)
         await agent.wait_idle()
         await agent.aclose()
     k = kinds(events)
@@ -190,8 +186,8 @@ async def test_preemptive_reply_is_dropped_when_the_user_goes_on(speech_pcm: np.
     with OllamaSim([Rule("stop", [Reply(THREE)])], first_token_s=0.05, tokens_per_s=50) as sim:
         agent, history, events = make_agent(sim.url, PacedOutput(22050))
         # a 450 ms pause: past vad.preemptive_ms (200), short of vad.silence_ms (700)
-        await feed(agent, np.concatenate([speech_pcm[: 16000], silence(0.45), speech_pcm[16000: 16000 * 2],
-                                          silence(1.2)]))
+        await feed(np.concatenate([speech_pcm[: 16000], silence(0.45), speech_pcm[16000: 16000 * 2],
+                                   silence(1.2)]), agent.push_audio)
         await agent.wait_idle()
         await agent.aclose()
         requests = len(sim.chat_requests())
