@@ -112,21 +112,41 @@ class BargeInPolicy:
 
     async def _weigh(self, listener: Listener, still_speaking: Callable[[], bool],
                      interrupt: Callable[[], Awaitable[None]]) -> None:
+        """Hold the reply while the user makes sound over it: cut it on words, let it go on after a cough.
+
+        The utterance can outlive the release (the end of turn waits out an unfinished "Because,"), so sound
+        that comes back in it is weighed again as a new overlap; open speakers feeding the reply back into the
+        microphone make exactly that, one utterance that never ends.
+        """
         await asyncio.sleep(self.confirm_s)
         if not (listener.in_speech and still_speaking()):
             return  # a click: shorter than barge_in.min_speech_ms
+        start = 0.0  # where the overlap being weighed began, in seconds of the utterance
+        held_s: float | None = self.confirm_s  # how long the reply has been held; None while it plays on
         self._pause()
-        waited = self.confirm_s
         try:
             while still_speaking() and self._verdict != "backchannel":
-                speech_s, silence_s = listener.speech_so_far()
-                if self._verdict == "words" or speech_s >= self.max_backchannel_s:
+                span, silence_s = listener.speech_so_far()
+                if self._verdict == "words" or (held_s is not None and span - start >= self.max_backchannel_s):
                     await interrupt()
                     return
-                if silence_s >= SILENT_S and waited >= self.resume_after_s:
-                    return  # no words came: a cough or a noise
+                if held_s is None:
+                    if not listener.in_speech:
+                        return  # the utterance is over (its words, if any, start a turn of their own)
+                    if span > start and silence_s < SILENT_S:  # sound again in the same utterance
+                        start = span
+                        await asyncio.sleep(self.confirm_s)
+                        if listener.speech_so_far()[0] >= start + self.confirm_s / 2:  # it lasted: weigh it too
+                            held_s = self.confirm_s
+                            self._pause()
+                        continue
+                elif silence_s >= SILENT_S and held_s >= self.resume_after_s:
+                    self._resume()  # no words came: a cough or a noise; the reply goes on, the utterance is watched
+                    start, held_s = span, None
+                    continue
                 await asyncio.sleep(POLL_S)
-                waited += POLL_S
+                if held_s is not None:
+                    held_s += POLL_S
         finally:
             self._resume()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,8 +32,8 @@ def say(text: str, folder: Path) -> np.ndarray:
     return (decode_audio(str(out)) * 32767).astype(np.int16)
 
 
-def make_agent(url: str, heard: str) -> tuple[VoiceAgent, ListHistory, list[Event], PacedOutput]:
-    s = load_settings()
+def make_agent(url: str, heard: str, **overrides: Any) -> tuple[VoiceAgent, ListHistory, list[Event], PacedOutput]:
+    s = load_settings(**overrides)
     s.ollama.host = url
     history = ListHistory()
     assistant = Assistant(s, OllamaChat(s.ollama), history)
@@ -44,10 +45,11 @@ def make_agent(url: str, heard: str) -> tuple[VoiceAgent, ListHistory, list[Even
     return agent, history, events, out
 
 
-async def talk_over(heard: str, speech: np.ndarray) -> tuple[list[Event], ListHistory, list[bool], list[int]]:
+async def talk_over(heard: str, speech: np.ndarray, **overrides: Any
+                    ) -> tuple[list[Event], ListHistory, list[bool], list[int]]:
     """Ask, then push `speech` (the recognizer hears `heard`) over the reply in real time; watch the output."""
     with OllamaSim([Rule("sky", [Reply(THREE)])], first_token_s=0.05, tokens_per_s=40) as sim:
-        agent, history, events, out = make_agent(sim.url, heard)
+        agent, history, events, out = make_agent(sim.url, heard, **overrides)
         await agent.submit_text("why is the sky blue?")
         await wait_for(lambda: agent.state == "speaking", 15.0, "the reply started")
         paused: list[bool] = []
@@ -62,6 +64,12 @@ async def talk_over(heard: str, speech: np.ndarray) -> tuple[list[Event], ListHi
         await agent.wait_idle()
         await agent.aclose()
     return events, history, paused, played
+
+
+def trimmed(pcm: np.ndarray) -> np.ndarray:
+    """Without espeak's leading and trailing silence, so a gap put between two clips is the gap heard."""
+    loud = np.flatnonzero(np.abs(pcm) > 500)
+    return pcm[loud[0]: loud[-1] + 1]
 
 
 def held_then_went_on(paused: list[bool], played: list[int]) -> bool:
@@ -100,6 +108,27 @@ async def test_words_over_the_reply_still_cut_it_and_keep_what_was_heard(tmp_pat
     row = next(r for r in history.rows if r["role"] == "assistant")
     assert row["interrupted"] is True and len(row["heard"].rstrip("…")) < len(THREE)
     assert [r["role"] for r in history.rows][:3] == ["user", "assistant", "user"]  # the words became a turn
+
+
+async def test_sound_that_comes_back_in_the_same_utterance_is_weighed_again(tmp_path: Path) -> None:
+    """A lone "Because," resumes the reply, but its utterance stays open (a long endpoint): when
+    sound comes back in it and goes on, the reply is held and cut. Open speakers feeding the reply back into
+    the microphone make one such utterance that never ends; before, it was never weighed again."""
+    word, more = (trimmed(say(text, tmp_path)) for text in (
+        "because", "I would rather hear about the planet Mars and all of its moons"))
+    gap = np.zeros(int(16000 * 1.6), dtype=np.int16)  # past the release (1.5 s held), short of the 2 s end
+    assert len(more) > 16000 * 2.2
+    events, history, paused, _ = await talk_over(
+        "Because,", np.concatenate([word, gap, more]),
+        vad={"silence_ms": 2000})  # as an unfinished turn's wait would
+    types = [e.type for e in events]
+    assert "interrupted" in types, types
+    first_pause = paused.index(True)
+    released = paused.index(False, first_pause)
+    assert True in paused[released:], "held again when the sound came back"
+    cut = next(i for i, e in enumerate(events) if e.type == "interrupted")
+    assert "final_transcript" not in types[:cut], "cut while the sound went on, not after the utterance ended"
+    assert next(r for r in history.rows if r["role"] == "assistant")["interrupted"] is True
 
 
 def test_backchannel_words() -> None:
