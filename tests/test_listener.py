@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from core.config import SttConfig, VadConfig
 from realtime.agreement import LocalAgreement
 from realtime.listener import Listener
 from realtime.vad import build_vad
+from tests.transcripts import JFK_TEXT
 
 SR = 16000
 # JFK pauses for about 1.1 s twice; with the default 700 ms endpoint that is three turns, so tests that want
@@ -235,5 +237,37 @@ def test_local_agreement_keeps_agreed_words() -> None:
     assert la.update("And so my fellow Americans ask not what") == "And so my fellow Americans ask not what"
     assert la.committed == ["And", "so", "my", "fellow", "Americans", "ask", "not"]
     assert la.update("And so my dear Americans") == "And so my fellow Americans ask not what"
-    # two in a row that agree on another word: the model really changed its mind
-    assert la.update("And so my dear Americans ask") == "And so my dear Americans ask"
+    # two in a row that agree on another word: the model really changed its mind; the words it has not
+    # reached again stay on screen until it does
+    assert la.update("And so my dear Americans ask") == "And so my dear Americans ask not what"
+    assert la.committed == ["And", "so", "my", "dear", "Americans"]
+    assert la.update("And so my dear Americans ask not what your") == "And so my dear Americans ask not what your"
+
+
+def test_a_changed_mind_or_a_shorter_tail_never_shrinks_the_text() -> None:
+    la = LocalAgreement()
+    la.update("And so my")
+    assert la.update("And so my fellow Americans ask not what") == "And so my fellow Americans ask not what"
+    # a shorter hypothesis whose unagreed tail differs: the new word takes its place, the rest stays
+    assert la.update("And so my fellow Americanos") == "And so my fellow Americanos ask not what"
+    la.update("And so my fellow Americans ask not what")
+    # the model hears "am I" for "my", twice: the old text goes on after the words both share
+    la.update("And so am I fellow Americans")
+    assert la.update("And so am I fellow Americans") == "And so am I fellow Americans ask not what"
+    assert la.committed[:4] == ["And", "so", "am", "I"]
+
+
+def test_shown_partials_never_shrink_whatever_the_hypotheses() -> None:
+    rng = random.Random(7)
+    truth = JFK_TEXT.split()
+    for _ in range(300):
+        la, shown = LocalAgreement(), 0
+        for end in range(2, len(truth) + 1, rng.choice([1, 2, 3])):
+            hyp = truth[: max(1, end - rng.choice([0, 0, 1, 2]))]  # Whisper drops the last words now and then
+            if rng.random() < 0.3:  # and mishears one
+                i = rng.randrange(len(hyp))
+                hyp = [*hyp[:i], rng.choice(["my", "dear", "am", "I", "that", "the"]), *hyp[i + 1:]]
+            text = la.update(" ".join(hyp))
+            assert len(text.split()) >= shown, (text, hyp)
+            assert text.split()[: len(la.committed)] == la.committed
+            shown = len(text.split())
