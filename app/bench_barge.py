@@ -29,8 +29,8 @@ def cough(seconds: float = 0.45) -> np.ndarray:
     return noise.astype(np.int16)
 
 
-async def run_barge_cases(settings: Settings, say: Callable[[str, Path], np.ndarray]) -> list[dict[str, object]]:
-    """One reply per case; `say(text, folder)` makes the speech. Returns what each case did to the reply."""
+async def run_barge_cases(settings: Settings, say: Callable[[str], np.ndarray]) -> list[dict[str, object]]:
+    """One reply per case; `say(text)` makes the speech. Returns what each case did to the reply."""
     from app.ollama_sim import OllamaSim, Reply, Rule
     from app.wiring import load_engines
     from realtime.audio_in import feed
@@ -46,7 +46,7 @@ async def run_barge_cases(settings: Settings, say: Callable[[str, Path], np.ndar
             "memory": settings.memory.model_copy(update={"db_path": str(Path(d) / "h.db"), "embedder": "none"}),
         })
         engines = await load_engines(s, tools=False)
-        cases = {name: say(text, Path(d)) for name, text in SPOKEN.items()}
+        cases = {name: say(text) for name, text in SPOKEN.items()}
         cases["cough"] = cough()
         try:
             for name, speech in cases.items():

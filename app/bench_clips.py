@@ -1,4 +1,5 @@
-"""The benchmark's speech: the shared real recordings (with their reference transcripts) and espeak-ng questions."""
+"""The benchmark's speech: the shared real recordings (with their reference transcripts) and synthetic questions
+spoken by espeak-ng and by Piper (see `app.bench_voices` for why both)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from base.audio import LISTEN_RATE
 from core.config import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -72,9 +74,26 @@ def espeak_clips(folder: Path, texts: list[str]) -> list[Clip]:
     return clips
 
 
+def piper_clips(folder: Path, texts: list[str]) -> list[Clip]:
+    """Speak each question with the shipped Piper voice into `folder` (none when it cannot load)."""
+    import soundfile as sf
+
+    from app.bench_voices import bench_voices
+
+    say = bench_voices().get("piper")
+    if say is None:
+        return []
+    clips = []
+    for i, text in enumerate(texts):
+        out = folder / f"piper_question_{i + 1}.wav"
+        sf.write(out, say(text), LISTEN_RATE, subtype="PCM_16")
+        clips.append(Clip(out, text))
+    return clips
+
+
 def default_clips(tmp: Path, quick: bool) -> list[Clip]:
-    """The real JFK recording plus espeak-ng questions; --quick takes one short question."""
+    """The real JFK recording plus the questions in two voices; --quick takes one short question."""
     if quick:
         return espeak_clips(tmp, QUESTIONS[:1]) or folder_clips(SHARED_AUDIO)[:1]
     shared = folder_clips(SHARED_AUDIO) if SHARED_AUDIO.is_dir() else []
-    return shared + espeak_clips(tmp, QUESTIONS)
+    return shared + espeak_clips(tmp, QUESTIONS) + piper_clips(tmp, QUESTIONS)

@@ -231,6 +231,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             continue  # a step of the other end-of-turn mode
         lines.append(f"| {label} | {_fmt(summ['streaming'].get(key, {}).get('p50'))} | "
                      f"{_fmt(summ['classic'].get(key, {}).get('p50'))} |")
+    lines += _by_speaker(results["turns"])
     stt, idle, mem = results["stt"], results["idle"], results["memory"]
     lines += [
         "",
@@ -271,6 +272,28 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines.append(f"| {r['mode']} | {r['clip']} | {r['transcript']} | {r['reference'] or '–'} | "
                      f"{_fmt(r['wer'])} |")
     return "\n".join(lines) + "\n"
+
+
+def speaker_of(clip: str) -> str:
+    """Who spoke a clip: the default set's synthetic voices by file name, anything else is a recording."""
+    if clip.startswith("piper_question_"):
+        return "Piper (neural)"
+    return "espeak-ng" if clip.startswith("question_") else "recorded"
+
+
+def _by_speaker(turns: list[dict[str, Any]]) -> list[str]:
+    """Streaming end of turn and voice-to-voice per speaker: the end-of-turn model hears voices differently."""
+    lines = ["", "### Streaming, by speaker", "", "| speaker | turns | end of turn judged p50 / max | "
+             "voice-to-voice p50 / max |", "|---|---|---|---|"]
+    played = [t for t in turns if t["mode"] == "streaming" and not t["interrupted"]]
+    for who in sorted({speaker_of(t["clip"]) for t in played}):
+        mine = [t["intervals"] for t in played if speaker_of(t["clip"]) == who]
+        cells = []
+        for key in ("eos_to_decision", "voice_to_voice"):
+            vals = [iv[key] for iv in mine if key in iv]
+            cells.append(f"{_fmt(percentile(vals, 50))} / {_fmt(max(vals))}" if vals else "–")
+        lines.append(f"| {who} | {len(mine)} | {cells[0]} | {cells[1]} |")
+    return lines
 
 
 def _fmt_mb(v: float | None) -> str:

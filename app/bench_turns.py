@@ -1,7 +1,8 @@
 """`python launch.py bench --turns-only`: does the listener cut speakers off mid-thought, and how fast does it end
-a finished question? Paused sentences (espeak-ng with 0.8-1.5 s of silence inserted where people hesitate, plus
-jfk.flac) count false endpoints; finished questions time end of speech -> decision -> final transcript. Real
-webrtcvad, Whisper and the configured end-of-turn judge, fed at real-time pace like a microphone.
+a finished question? Paused sentences (spoken by espeak-ng and by Piper, with 0.8-1.5 s of silence inserted where
+people hesitate, plus jfk.flac) count false endpoints; finished questions, in both voices, time end of speech ->
+decision -> final transcript. Real webrtcvad, Whisper and the configured end-of-turn judge, fed at real-time pace
+like a microphone.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ import asyncio
 import json
 import shutil
 import statistics
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from app.bench_voices import Say, bench_voices, espeak_say
 from base.audio import LISTEN_RATE
 from base.events import Event, FinalTranscript
 from core.config import PROJECT_ROOT, Settings
@@ -42,14 +42,6 @@ QUESTIONS = ["What time is it?", "Yes.", "Paris.", "What is the capital of Franc
              "How is the weather today?", "Turn off the lights.", "Who wrote Hamlet?"]
 
 
-def _say(text: str, folder: Path) -> np.ndarray:
-    out = folder / "say.wav"
-    subprocess.run(["espeak-ng", "-w", str(out), text], check=True, capture_output=True)
-    from faster_whisper import decode_audio
-
-    return np.asarray(decode_audio(str(out)) * 32767, dtype=np.int16)
-
-
 def _silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * LISTEN_RATE), dtype=np.int16)
 
@@ -65,34 +57,34 @@ async def _listen(audio: np.ndarray, settings: Settings, stt: SpeechToText,
     return events, listener
 
 
-async def run(settings: Settings, jfk: Path | None) -> dict[str, object]:
+async def run(settings: Settings, jfk: Path | None, voices: dict[str, Say]) -> dict[str, object]:
     stt, judge = build_stt(settings.stt), build_end_of_turn(settings.turn)
     paused: list[dict[str, object]] = []
     questions: list[dict[str, object]] = []
-    with tempfile.TemporaryDirectory() as d:
-        folder = Path(d)
-        clips = [(f"{a} ... {b}", np.concatenate([_say(a, folder), _silence(p), _say(b, folder)]))
-                 for a, b, p in PAUSED]
-        if jfk is not None:
-            from faster_whisper import decode_audio
+    clips = [(voice, f"{a} ... {b}", np.concatenate([say(a), _silence(p), say(b)]))
+             for voice, say in voices.items() for a, b, p in PAUSED]
+    if jfk is not None:
+        from faster_whisper import decode_audio
 
-            clips.append(("jfk.flac", np.asarray(decode_audio(str(jfk)) * 32767, dtype=np.int16)))
-        for name, audio in clips:
-            events, _ = await _listen(np.concatenate([_silence(0.3), audio, _silence(2.5)]), settings, stt, judge)
-            finals = [e.text for e in events if isinstance(e, FinalTranscript)]
-            paused.append({"clip": name, "turns": len(finals), "finals": finals})
-            print(f"  paused: {len(finals)} turn(s): {finals}", flush=True)
+        clips.append(("real", "jfk.flac", np.asarray(decode_audio(str(jfk)) * 32767, dtype=np.int16)))
+    for voice, name, audio in clips:
+        events, _ = await _listen(np.concatenate([_silence(0.3), audio, _silence(2.5)]), settings, stt, judge)
+        finals = [e.text for e in events if isinstance(e, FinalTranscript)]
+        paused.append({"voice": voice, "clip": name, "turns": len(finals), "finals": finals})
+        print(f"  paused ({voice}): {len(finals)} turn(s): {finals}", flush=True)
+    for voice, say in voices.items():
         for text in QUESTIONS:
-            events, listener = await _listen(np.concatenate([_silence(0.3), _say(text, folder), _silence(2.5)]),
+            events, listener = await _listen(np.concatenate([_silence(0.3), say(text), _silence(2.5)]),
                                              settings, stt, judge)
             final = next((e for e in events if isinstance(e, FinalTranscript)), None)
             m = listener.marks(final.turn_id) if final is not None else {}
             row: dict[str, object] = {k: round(m[k] - m["speech_end"], 3)
                                       for k in ("turn_judged", "endpoint", "final") if k in m}
-            questions.append({"text": text, "heard": final.text if final else "", **row})
-            print(f"  question: {text!r} -> {row}", flush=True)
-    return {"judge": settings.turn.detector if judge is not None else "off", "paused": paused,
-            "false_endpoints": sum(max(0, int(str(r["turns"])) - 1) for r in paused), "questions": questions}
+            questions.append({"voice": voice, "text": text, "heard": final.text if final else "", **row})
+            print(f"  question ({voice}): {text!r} -> {row}", flush=True)
+    return {"judge": settings.turn.detector if judge is not None else "off", "voices": list(voices),
+            "paused": paused, "false_endpoints": sum(max(0, int(str(r["turns"])) - 1) for r in paused),
+            "questions": questions}
 
 
 def main(settings: Settings, argv: list[str]) -> int:
@@ -100,18 +92,24 @@ def main(settings: Settings, argv: list[str]) -> int:
         print("bench --turns-only needs espeak-ng (apt-get install espeak-ng)")
         return 2
     jfk = PROJECT_ROOT.parent / "shared" / "audio" / "jfk.flac"
-    res = asyncio.run(run(settings, jfk if jfk.exists() else None))
+    voices = bench_voices()
+    print(f"voices: {', '.join(voices)}", flush=True)
+    res = asyncio.run(run(settings, jfk if jfk.exists() else None, voices))
     from app.bench_barge import run_barge_cases
 
-    res["over_the_reply"] = rows = asyncio.run(run_barge_cases(settings, _say))
+    res["over_the_reply"] = rows = asyncio.run(run_barge_cases(settings, espeak_say))
     print(f"talking over the reply: {sum(bool(r['ok']) for r in rows)} of {len(rows)} cases right")
     qs = res["questions"]
     assert isinstance(qs, list)
-    for key in ("turn_judged", "endpoint", "final"):
-        vals = [q[key] for q in qs if key in q]
-        if vals:
-            print(f"end of speech -> {key}: p50 {statistics.median(vals):.3f} s, max {max(vals):.3f} s")
-    print(f"false endpoints on {len(res['paused'])} paused clips: {res['false_endpoints']}")  # type: ignore[arg-type]
+    for voice in voices:
+        for key in ("turn_judged", "endpoint", "final"):
+            vals = [q[key] for q in qs if key in q and q["voice"] == voice]
+            if vals:
+                print(f"{voice}: end of speech -> {key}: p50 {statistics.median(vals):.3f} s, max {max(vals):.3f} s")
+    for voice in [*voices, "real"]:
+        rows_v = [r for r in res["paused"] if r["voice"] == voice]  # type: ignore[attr-defined]
+        split = sum(max(0, int(str(r["turns"])) - 1) for r in rows_v)
+        print(f"false endpoints on {len(rows_v)} paused clips ({voice}): {split}")
     out = PROJECT_ROOT / "data" / "bench" / "turns.json"
     out.write_text(json.dumps(res, indent=1))
     print(f"written: {out}")

@@ -152,8 +152,10 @@ class WhisperSTT:
             "initial_prompt": prompt,
         }
         seconds = len(pcm) / LISTEN_RATE
-        # the clip plus a second of padding, in whole seconds, never under the configured window
-        frames = min(FULL_WINDOW_FRAMES, 100 * max(self.cfg.encoder_window_s, math.ceil(seconds + 1)))
+        # the clip plus a second of padding, in whole seconds, never under the configured window; a partial
+        # (shown while the user speaks, and blocking a pause decode that comes during it) takes a shorter one
+        window_s = self.cfg.encoder_window_s if final else self.cfg.partial_window_s
+        frames = min(FULL_WINDOW_FRAMES, 100 * max(window_s, math.ceil(seconds + 1)))
         with self._lock:
             text = self._decode(pcm, options, frames)
             if frames < FULL_WINDOW_FRAMES and looks_looped(text, seconds):

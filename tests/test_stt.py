@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.bench_report import edit_distance
+from app.bench_report import edit_distance, word_errors
 from base.events import Event, FinalTranscript, PartialTranscript, SpeechStarted
 from core.config import SttConfig, VadConfig
 from realtime.audio_in import FileSource
@@ -118,10 +118,24 @@ def test_the_encoder_hears_a_short_window_and_writes_the_same_words(
     for text in texts:
         assert wer("And so my fellow Americans ask not", text) <= 0.15, texts
     encoder_inputs.clear()
-    short.transcribe(jfk_audio, final=False)  # 11 s: the window grows to the clip and a second more
+    short.transcribe(jfk_audio, final=True)  # 11 s: the window grows to the clip and a second more
     assert encoder_inputs == [1500]
-    short.transcribe(np.concatenate([jfk_audio, np.zeros_like(jfk_audio)]), final=False)  # 22 s
+    short.transcribe(np.concatenate([jfk_audio, np.zeros_like(jfk_audio)]), final=True)  # 22 s
     assert encoder_inputs[-1] == 2300
+
+
+def test_a_partial_hears_a_10_s_window_and_writes_the_same_words(
+        jfk_audio: np.ndarray, encoder_inputs: list[int]) -> None:
+    stt = WhisperSTT(SttConfig())
+    for seconds, frames in [(2.2, 1000), (4.6, 1000), (9.5, 1100), (11.0, 1200)]:
+        encoder_inputs.clear()
+        partial = stt.transcribe(jfk_audio[: int(seconds * 16000)], final=False)
+        assert encoder_inputs == [frames], (seconds, partial)  # no loop, so no full-window redo
+        stt.model.window_frames = 3000
+        full = stt._decode(jfk_audio[: int(seconds * 16000)], {
+            "language": "en", "beam_size": 1, "temperature": 0.0, "without_timestamps": True}, 3000)
+        errors, _ = word_errors(full, partial)
+        assert errors <= 1, (seconds, full, partial)  # "America." / "American." at 2.2 s
 
 
 def test_a_looped_short_decode_is_done_again_with_the_full_window(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -133,4 +147,6 @@ def test_a_looped_short_decode_is_done_again_with_the_full_window(monkeypatch: p
         return "Paris. Paris. Paris. Paris." if frames < 3000 else "Paris."
 
     monkeypatch.setattr(stt, "_decode", decode)
-    assert stt.transcribe(np.zeros(16000, dtype=np.float32)) == "Paris." and windows == [1500, 3000]
+    assert stt.transcribe(np.zeros(16000, dtype=np.float32), final=True) == "Paris." and windows == [1500, 3000]
+    windows.clear()
+    assert stt.transcribe(np.zeros(16000, dtype=np.float32)) == "Paris." and windows == [1000, 3000]  # a partial
