@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from base.audio import LISTEN_RATE
 from core.config import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -75,20 +75,19 @@ def espeak_clips(folder: Path, texts: list[str]) -> list[Clip]:
 
 
 def piper_clips(folder: Path, texts: list[str]) -> list[Clip]:
-    """Speak each question with the shipped Piper voice into `folder` (none when it cannot load)."""
-    import soundfile as sf
+    """Speak each question with the shipped Piper voice into `folder` (none when it cannot load).
 
-    from app.bench_voices import bench_voices
-
-    say = bench_voices().get("piper")
-    if say is None:
+    In a child process: the voice would otherwise stay loaded in the bench and count in its memory peak.
+    """
+    outs = [folder / f"piper_question_{i + 1}.wav" for i in range(len(texts))]
+    args = [a for out, text in zip(outs, texts, strict=True) for a in (str(out), text)]
+    done = subprocess.run([sys.executable, "-m", "app.bench_voices", *args], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        log.warning("the Piper voice could not speak the questions: espeak-ng alone (%s)",
+                    done.stderr.strip().splitlines()[-1:] or done.returncode)
         return []
-    clips = []
-    for i, text in enumerate(texts):
-        out = folder / f"piper_question_{i + 1}.wav"
-        sf.write(out, say(text), LISTEN_RATE, subtype="PCM_16")
-        clips.append(Clip(out, text))
-    return clips
+    return [Clip(out, text) for out, text in zip(outs, texts, strict=True)]
 
 
 def default_clips(tmp: Path, quick: bool) -> list[Clip]:

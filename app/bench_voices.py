@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -60,3 +61,17 @@ def bench_voices() -> dict[str, Say]:
     except Exception as exc:  # not installed or the voice files are missing: espeak-ng alone
         log.warning("bench: the Piper voice cannot load (%s): espeak-ng speaks every clip", exc)
     return voices
+
+
+def main(argv: list[str]) -> int:
+    """`python -m app.bench_voices OUT.wav TEXT [OUT.wav TEXT ...]`: Piper speaks each TEXT into OUT.wav."""
+    import soundfile as sf
+
+    say = piper_say()
+    for out, text in zip(argv[::2], argv[1::2], strict=True):
+        sf.write(out, say(text), LISTEN_RATE, subtype="PCM_16")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 import launch
 from app import bench, bench_clips, bench_report
@@ -183,8 +184,23 @@ def test_report_renders_the_table_and_the_chart(tmp_path: Path) -> None:
     assert "| voice-to-voice p50 ≤ 0.9 s | 1.200 s | **no** |" in md
     assert "| CPU while listening to silence < 5 % of a core | 3.0 % | yes |" in md
     assert "### Where voice-to-voice goes (p50)" in md and "| endpoint silence (vad.silence_ms) | 0.700 |" in md
+    assert "| recorded | 1 | – | 1.200 / 1.200 |" in md  # the played streaming turn, by speaker
     bench_report.plot(res, tmp_path / "latency.png")
     assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_each_clip_is_put_to_its_speaker() -> None:
+    assert bench_report.speaker_of("piper_question_3.wav") == "Piper (neural)"
+    assert bench_report.speaker_of("question_1.wav") == "espeak-ng"
+    assert bench_report.speaker_of("jfk.flac") == "recorded"
+
+
+def test_piper_speaks_the_questions_in_a_child_process(tmp_path: Path) -> None:
+    clips = bench_clips.piper_clips(tmp_path, ["What time is it?", "Tell me a joke."])
+    assert [c.path.name for c in clips] == ["piper_question_1.wav", "piper_question_2.wav"]
+    for c in clips:
+        audio, rate = sf.read(c.path, dtype="int16")
+        assert rate == 16000 and 0.5 < len(audio) / rate < 3 and np.abs(audio).max() > 3000
 
 
 # --- clips and arguments -----
