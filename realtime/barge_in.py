@@ -121,32 +121,32 @@ class BargeInPolicy:
         await asyncio.sleep(self.confirm_s)
         if not (listener.in_speech and still_speaking()):
             return  # a click: shorter than barge_in.min_speech_ms
+        clock = asyncio.get_running_loop().time
         start = 0.0  # where the overlap being weighed began, in seconds of the utterance
-        held_s: float | None = self.confirm_s  # how long the reply has been held; None while it plays on
+        # when the overlap began (the reply is held from then on, by the clock); None while the reply plays on
+        held_from: float | None = clock() - self.confirm_s
         self._pause()
         try:
             while still_speaking() and self._verdict != "backchannel":
                 span, silence_s = listener.speech_so_far()
-                if self._verdict == "words" or (held_s is not None and span - start >= self.max_backchannel_s):
+                if self._verdict == "words" or (held_from is not None and span - start >= self.max_backchannel_s):
                     await interrupt()
                     return
-                if held_s is None:
+                if held_from is None:
                     if not listener.in_speech:
                         return  # the utterance is over (its words, if any, start a turn of their own)
                     if span > start and silence_s < SILENT_S:  # sound again in the same utterance
                         start = span
                         await asyncio.sleep(self.confirm_s)
                         if listener.speech_so_far()[0] >= start + self.confirm_s / 2:  # it lasted: weigh it too
-                            held_s = self.confirm_s
+                            held_from = clock() - self.confirm_s
                             self._pause()
                         continue
-                elif silence_s >= SILENT_S and held_s >= self.resume_after_s:
+                elif silence_s >= SILENT_S and clock() - held_from >= self.resume_after_s:
                     self._resume()  # no words came: a cough or a noise; the reply goes on, the utterance is watched
-                    start, held_s = span, None
+                    start, held_from = span, None
                     continue
                 await asyncio.sleep(POLL_S)
-                if held_s is not None:
-                    held_s += POLL_S
         finally:
             self._resume()
 
