@@ -42,6 +42,11 @@ QUESTIONS = ["What time is it?", "Yes.", "Paris.", "What is the capital of Franc
              "How is the weather today?", "Turn off the lights.", "Who wrote Hamlet?"]
 
 
+def _splits(rows: list[dict[str, object]]) -> int:
+    """False endpoints: every turn a paused clip was cut into beyond its one."""
+    return sum(max(0, int(str(r["turns"])) - 1) for r in rows)
+
+
 def _silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * LISTEN_RATE), dtype=np.int16)
 
@@ -83,7 +88,7 @@ async def run(settings: Settings, jfk: Path | None, voices: dict[str, Say]) -> d
             questions.append({"voice": voice, "text": text, "heard": final.text if final else "", **row})
             print(f"  question ({voice}): {text!r} -> {row}", flush=True)
     return {"judge": settings.turn.detector if judge is not None else "off", "voices": list(voices),
-            "paused": paused, "false_endpoints": sum(max(0, int(str(r["turns"])) - 1) for r in paused),
+            "paused": paused, "false_endpoints": _splits(paused),
             "questions": questions}
 
 
@@ -108,8 +113,7 @@ def main(settings: Settings, argv: list[str]) -> int:
                 print(f"{voice}: end of speech -> {key}: p50 {statistics.median(vals):.3f} s, max {max(vals):.3f} s")
     for voice in [*voices, "real"]:
         rows_v = [r for r in res["paused"] if r["voice"] == voice]  # type: ignore[attr-defined]
-        split = sum(max(0, int(str(r["turns"])) - 1) for r in rows_v)
-        print(f"false endpoints on {len(rows_v)} paused clips ({voice}): {split}")
+        print(f"false endpoints on {len(rows_v)} paused clips ({voice}): {_splits(rows_v)}")
     out = PROJECT_ROOT / "data" / "bench" / "turns.json"
     out.write_text(json.dumps(res, indent=1))
     print(f"written: {out}")
