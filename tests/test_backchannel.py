@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from faster_whisper import decode_audio
 
+from app.bench_voices import espeak_say
 from app.ollama_sim import OllamaSim, Reply, Rule
 from base.events import Event, TurnDone
 from core.assistant import Assistant
@@ -24,12 +22,6 @@ from tests.fakes import FixedSTT, ListHistory, ToneTTS
 from tests.waiting import wait_for
 
 THREE = "The sky is blue because of Rayleigh scattering. Sunsets look red for the same reason. Isn't that neat?"
-
-
-def say(text: str, folder: Path) -> np.ndarray:
-    out = folder / "say.wav"
-    subprocess.run(["espeak-ng", "-w", str(out), text], check=True, capture_output=True)
-    return (decode_audio(str(out)) * 32767).astype(np.int16)
 
 
 def make_agent(url: str, heard: str, **overrides: Any) -> tuple[VoiceAgent, ListHistory, list[Event], PacedOutput]:
@@ -80,8 +72,8 @@ def held_then_went_on(paused: list[bool], played: list[int]) -> bool:
 
 
 @pytest.mark.parametrize("heard", ["Okay.", "Mhm.", "(coughs)", ""])
-async def test_a_backchannel_or_a_noise_pauses_the_reply_which_then_goes_on(heard: str, tmp_path: Path) -> None:
-    events, history, paused, played = await talk_over(heard, say("okay", tmp_path))
+async def test_a_backchannel_or_a_noise_pauses_the_reply_which_then_goes_on(heard: str) -> None:
+    events, history, paused, played = await talk_over(heard, espeak_say("okay"))
     assert any(paused), "control: the speech was long enough to pause the reply"
     assert held_then_went_on(paused, played)
     assert "interrupted" not in [e.type for e in events]
@@ -101,20 +93,20 @@ async def test_a_cough_like_burst_does_not_end_the_reply() -> None:
     assert [r["role"] for r in history.rows] == ["user", "assistant"]
 
 
-async def test_words_over_the_reply_still_cut_it_and_keep_what_was_heard(tmp_path: Path) -> None:
-    events, history, paused, _ = await talk_over("Wait, stop, tell me about sunsets.", say(
-        "wait stop tell me about sunsets", tmp_path))
+async def test_words_over_the_reply_still_cut_it_and_keep_what_was_heard() -> None:
+    events, history, paused, _ = await talk_over("Wait, stop, tell me about sunsets.", espeak_say(
+        "wait stop tell me about sunsets"))
     assert any(paused) and "interrupted" in [e.type for e in events]
     row = next(r for r in history.rows if r["role"] == "assistant")
     assert row["interrupted"] is True and len(row["heard"].rstrip("…")) < len(THREE)
     assert [r["role"] for r in history.rows][:3] == ["user", "assistant", "user"]  # the words became a turn
 
 
-async def test_sound_that_comes_back_in_the_same_utterance_is_weighed_again(tmp_path: Path) -> None:
+async def test_sound_that_comes_back_in_the_same_utterance_is_weighed_again() -> None:
     """A lone "Because," resumes the reply, but its utterance stays open (a long endpoint): when
     sound comes back in it and goes on, the reply is held and cut. Open speakers feeding the reply back into
     the microphone make one such utterance that never ends; before, it was never weighed again."""
-    word, more = (trimmed(say(text, tmp_path)) for text in (
+    word, more = (trimmed(espeak_say(text)) for text in (
         "because", "I would rather hear about the planet Mars and all of its moons"))
     gap = np.zeros(int(16000 * 1.6), dtype=np.int16)  # past the release (1.5 s held), short of the 2 s end
     assert len(more) > 16000 * 2.2

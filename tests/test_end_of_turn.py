@@ -6,7 +6,6 @@ listener, webrtcvad and text cue, fed at real-time pace; slow ones run the real 
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 from faster_whisper import decode_audio
 
+from app.bench_voices import espeak_say
 from base.events import Event, FinalTranscript, TurnCandidate
 from core.config import SttConfig, TurnConfig, VadConfig
 from realtime.audio_in import feed
@@ -57,23 +57,14 @@ class FixedP:
         return self.words.decide(p_audio, text)
 
 
-def espeak(text: str, folder: Path) -> np.ndarray:
-    out = folder / "s.wav"
-    subprocess.run(["espeak-ng", "-w", str(out), text], check=True, capture_output=True)
-    return (decode_audio(str(out)) * 32767).astype(np.int16)
-
-
 _VOICE: list[np.ndarray] = []
 
 
 def tone(seconds: float) -> np.ndarray:
     """Real (synthetic) speech of that length, without pauses: the fake recognizer decides the words."""
     if not _VOICE:
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as d:
-            _VOICE.append(espeak("Mary had a little lamb whose fleece was white as snow and everywhere that "
-                                 "Mary went the lamb was sure to go", Path(d)))
+        _VOICE.append(espeak_say("Mary had a little lamb whose fleece was white as snow and everywhere that "
+                                 "Mary went the lamb was sure to go"))
     return _VOICE[0][int(0.1 * SR): int((0.1 + seconds) * SR)]
 
 
@@ -197,16 +188,16 @@ async def test_jfk_is_one_turn_at_the_default_config(jfk_path: Path) -> None:
 @pytest.mark.slow
 @needs_model
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
-async def test_paused_sentences_stay_one_turn_and_a_question_is_answered_soon(tmp_path: Path) -> None:
+async def test_paused_sentences_stay_one_turn_and_a_question_is_answered_soon() -> None:
     from realtime.stt import build_stt
 
     stt, judge = build_stt(SttConfig()), build_end_of_turn(TURN)
     for first, rest in [("I need to buy milk, eggs, and", "bread for the weekend."),
                         ("The thing I really want to know is", "whether the shop is open.")]:
-        audio = np.concatenate([espeak(first, tmp_path), silence(1.2), espeak(rest, tmp_path), silence(2.5)])
+        audio = np.concatenate([espeak_say(first), silence(1.2), espeak_say(rest), silence(2.5)])
         events, _ = await listen(audio, stt, judge)
         assert len(finals(events)) == 1, finals(events)
-    events, listener = await listen(np.concatenate([espeak("What time is it in Paris?", tmp_path),
+    events, listener = await listen(np.concatenate([espeak_say("What time is it in Paris?"),
                                                     silence(2.5)]), stt, judge)
     assert len(finals(events)) == 1
     assert waited(listener, events) < 1.6  # judged finished: short of the 1.8 s an unfinished turn gets

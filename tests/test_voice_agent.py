@@ -162,8 +162,6 @@ async def test_a_new_message_supersedes_the_reply_in_progress() -> None:
     assert [r["role"] for r in history.rows] == ["user", "assistant", "user", "assistant"]
 
 
-
-
 def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(16000 * seconds), dtype=np.int16)
 
