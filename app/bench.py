@@ -21,6 +21,7 @@ import re
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,10 +70,11 @@ class TimedSTT:
     inner: Any
     decodes: list[Decode] = field(default_factory=list)
 
-    def transcribe(self, audio: np.ndarray, *, final: bool = False, prompt: str | None = None) -> str:
+    def transcribe(self, audio: np.ndarray, *, final: bool = False, prompt: str | None = None,
+                   give_up: Callable[[], bool] | None = None) -> str:
         t0 = time.perf_counter()
-        # the pause decode's prompt goes through, so the bench judges pauses as the app does
-        kwargs = {"prompt": prompt} if prompt is not None else {}
+        # the pause decode's prompt and a partial's checkpoint go through: the bench decodes as the app does
+        kwargs = {k: v for k, v in (("prompt", prompt), ("give_up", give_up)) if v is not None}
         text: str = self.inner.transcribe(audio, final=final, **kwargs)
         self.decodes.append(Decode(len(audio) / 16000, time.perf_counter() - t0, final))
         return text

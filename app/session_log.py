@@ -1,21 +1,16 @@
 """What a session's logs say, from the agent's own events: phases, one latency line per turn, each error.
 
 Both `/ws` dialects subscribe a `SessionObserver` to their VoiceAgent, so the lines are the same whichever
-client is connected. The speech recognizer's real-time factor comes from `TimedStt`, a thin wrapper that
-times each final decode of this session (Whisper's cost is mostly fixed, so the factor says more about the
-machine than about the utterance; it is what to watch when recognition feels slow).
+client is connected. The speech recognizer's real-time factor is the latest final decode's, read from the
+decode queue every session shares (Whisper's cost is mostly fixed, so the factor says more about the machine
+than about the utterance; it is what to watch when recognition feels slow).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 
-import numpy as np
-
-from base.audio import LISTEN_RATE
 from base.events import (
     ErrorCode,
     ErrorEvent,
@@ -31,31 +26,9 @@ from base.events import (
     TtsAudio,
     TurnDone,
 )
-from realtime.stt import SpeechToText
+from realtime.decoding import DecodeScheduler
 
 log = logging.getLogger("assistant.session")
-
-
-class TimedStt:
-    """A SpeechToText that remembers how long its last final decode took against the audio's length."""
-
-    def __init__(self, inner: SpeechToText) -> None:
-        self.inner = inner
-        self._lock = threading.Lock()
-        self.last_final_rtf: float | None = None
-
-    def transcribe(self, audio: np.ndarray, *, final: bool = False) -> str:
-        start = time.perf_counter()
-        text = self.inner.transcribe(audio, final=final)
-        if final and len(audio):
-            with self._lock:
-                self.last_final_rtf = round((time.perf_counter() - start) / (len(audio) / LISTEN_RATE), 3)
-        return text
-
-    def take_rtf(self) -> float | None:
-        with self._lock:
-            rtf, self.last_final_rtf = self.last_final_rtf, None
-        return rtf
 
 
 class PhaseTracker:
@@ -94,11 +67,11 @@ class SessionObserver:
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self.session_id = ""
-        self.stt: TimedStt | None = None
+        self.decoder: DecodeScheduler | None = None  # the shared decode queue: the latest final decode's RTF
 
     def on_event(self, ev: Event) -> None:
         if isinstance(ev, Latency):
-            rtf = self.stt.take_rtf() if self.stt is not None and "final" in ev.marks else None
+            rtf = self.decoder.last_final_rtf if self.decoder is not None and "final" in ev.marks else None
             fields = {"t0": ev.t0, "t1": ev.t1, "t2": ev.t2, "t3": ev.t3, "t4": ev.t4, "deltas_ms": ev.deltas_ms,
                       "intervals_ms": {k: round(v * 1000) for k, v in ev.intervals.items()}, "stt_rtf": rtf,
                       "dialect": self.dialect}

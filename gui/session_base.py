@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, ClassVar
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from app.session_log import PhaseTracker, SessionObserver, TimedStt
+from app.session_log import PhaseTracker, SessionObserver
 from base.events import ErrorCode, ErrorEvent, Event, Info
 from gui.limits import BadMessage, TooManyBadMessages, WireLimits
 from gui.transport import SocketSender
@@ -134,14 +133,10 @@ class SocketSession:
 
     # --- the agent --------------------------------------------------------------------------------
     def new_agent(self, output: AudioOutput, *, session_id: str | None = None, listen: bool = True) -> VoiceAgent:
-        """A VoiceAgent whose recognizer is timed for this session's logs, observed by the phases and logs."""
-        engines = self.engines
-        timed = TimedStt(engines.stt) if engines.stt is not None else None
-        if timed is not None:
-            engines = dataclasses.replace(engines, stt=timed)
-        agent = VoiceAgent(engines, output, session_id=session_id, listen=listen)
+        """A VoiceAgent on the shared engines (one decode queue for every session), observed by phases and logs."""
+        agent = VoiceAgent(self.engines, output, session_id=session_id, listen=listen)
         self.observer.session_id = self.phases.session_id = agent.session_id
-        self.observer.stt = timed
+        self.observer.decoder = self.engines.decoder
         self.agent = agent
         self._detach = agent.subscribe(self._observe)
         return agent

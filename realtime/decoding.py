@@ -5,7 +5,8 @@ Whisper already uses every core for one decode, so two at once only make both sl
 decoder was never idle and a finished question waited behind other people's partials: 8 sessions measured a
 voice-to-voice p50 of 55 s. Here one worker thread takes the most urgent job first (finals, then partials,
 each in order of arrival), and listeners skip a partial while anyone's decode is waiting, so partials use
-only the time that is left over.
+only the time that is left over. A partial already running when a final arrives is given up at the
+recognizer's checkpoint (between Whisper's encoder and decoder), so a pause decode waits for at most an encode.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import inspect
 import itertools
 import queue
 import threading
+import time
 
 import numpy as np
 
+from base.audio import LISTEN_RATE
 from realtime.stt import SpeechToText
 
 FINAL, PARTIAL = 0, 1
@@ -31,7 +34,11 @@ class DecodeScheduler:
     def __init__(self, stt: SpeechToText) -> None:
         self.stt = stt
         # a prompt (the pause decode's, see realtime.stt.PAUSE_PROMPT) goes only to a recognizer that takes one
-        self._takes_prompt = "prompt" in inspect.signature(stt.transcribe).parameters
+        params = inspect.signature(stt.transcribe).parameters
+        self._takes_prompt = "prompt" in params
+        self._takes_give_up = "give_up" in params  # a partial can be abandoned at a checkpoint
+        self._finals_queued = 0  # finals submitted and not yet started: running partials give up for them
+        self.last_final_rtf: float | None = None  # the latest final decode's time / audio length, for the logs
         self._jobs: queue.PriorityQueue[_Job] = queue.PriorityQueue()
         self._order = itertools.count()
         self._lock = threading.Lock()
@@ -48,6 +55,7 @@ class DecodeScheduler:
         cf: concurrent.futures.Future[str] = concurrent.futures.Future()
         with self._lock:
             self._waiting += 1
+            self._finals_queued += final
         self._jobs.put((FINAL if final else PARTIAL, next(self._order), audio, final, cf, prompt))
         return asyncio.wrap_future(cf)
 
@@ -56,19 +64,31 @@ class DecodeScheduler:
             _, _, audio, final, cf, prompt = self._jobs.get()
             if cf is None or audio is None:
                 return
+            with self._lock:
+                self._finals_queued -= final
             try:
                 if cf.set_running_or_notify_cancel():  # a session that closed gave up on it
                     try:
-                        if prompt is not None and self._takes_prompt:
-                            text = self.stt.transcribe(audio, final=final, prompt=prompt)  # type: ignore[call-arg]
-                        else:
-                            text = self.stt.transcribe(audio, final=final)
-                        cf.set_result(text)
+                        start = time.perf_counter()
+                        cf.set_result(self._transcribe(audio, final, prompt))
+                        if final and len(audio):
+                            self.last_final_rtf = round((time.perf_counter() - start) * LISTEN_RATE / len(audio), 3)
                     except Exception as exc:
                         cf.set_exception(exc)
             finally:
                 with self._lock:
                     self._waiting -= 1
+
+    def _transcribe(self, audio: np.ndarray, final: bool, prompt: str | None) -> str:
+        kwargs: dict[str, object] = {}
+        if prompt is not None and self._takes_prompt:
+            kwargs["prompt"] = prompt
+        if not final and self._takes_give_up:
+            kwargs["give_up"] = self._final_waiting
+        return self.stt.transcribe(audio, final=final, **kwargs)
+
+    def _final_waiting(self) -> bool:
+        return self._finals_queued > 0
 
     def close(self) -> None:
         """Stop the worker after the job it is on; queued jobs are dropped with it."""

@@ -19,12 +19,13 @@ import numpy as np
 
 from base.audio import LISTEN_RATE
 from core.config import PROJECT_ROOT, TurnConfig
-from realtime.turn_text import unfinished_cue
+from realtime.turn_text import ELLIPSIS, unfinished_cue
 
 log = logging.getLogger(__name__)
 
 WINDOW_S = 8  # the model hears the last 8 s
 FETCH_HINT = "make turn-model"
+SURE = 0.9  # P(finished) at which the audio overrules Whisper's trailing ellipsis (the weakest word cue)
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,16 @@ class EndOfTurn:
     def decide(self, p_audio: float | None, text: str) -> Verdict:
         """Finished: no cue of going on, and the audio agrees or the words end a question.
 
+        A trailing ellipsis alone does not hold a turn the audio is sure is over: Whisper primed at a pause writes
+        one after a short answer ("Yes...", P 0.98), and the audio model is the better judge of trailing off.
+
         A question mark with no cue counts as finished whatever the audio says: Whisper writes it for a whole
         interrogative sentence, and Smart Turn, trained on human voices, gives flat synthetic prosody (espeak-ng)
         a P of 0.04-0.06 even on "What should I pack for the weather there?".
         """
         cue = unfinished_cue(text)
+        if cue == ELLIPSIS and p_audio is not None and p_audio >= SURE:
+            cue = None  # the audio hears a falling end where Whisper guessed a trailing-off voice: "Yes..."
         question = text.rstrip().rstrip('"').endswith("?")
         finished = cue is None and (p_audio is None or p_audio >= self.cfg.threshold or question)
         return Verdict(finished, p_audio, cue, text)

@@ -18,11 +18,10 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from base.audio import LISTEN_RATE, Reframer, to_float32, to_int16
+from base.audio import LISTEN_RATE, Reframer, to_int16
 from base.events import (
     ErrorCode,
     ErrorEvent,
@@ -36,11 +35,11 @@ from base.events import (
     now,
 )
 from core.config import SttConfig, TurnConfig, VadConfig
-from realtime.agreement import LocalAgreement
 from realtime.decoding import DecodeScheduler
-from realtime.end_of_turn import TurnJudge, Verdict
-from realtime.stt import PAUSE_PROMPT, SpeechToText
+from realtime.end_of_turn import TurnJudge
+from realtime.stt import PAUSE_PROMPT, DecodeAborted, SpeechToText
 from realtime.turn import MarkBook
+from realtime.utterance import Utterance
 from realtime.vad import VoiceActivity
 
 log = logging.getLogger(__name__)
@@ -48,32 +47,6 @@ log = logging.getLogger(__name__)
 MAX_CANDIDATE_GAP_FRAMES = 2  # non-speech frames tolerated inside the speech that opens a turn
 SPECULATE_AT = 0.4  # start the final decode after this share of vad.silence_ms
 FINAL_TAIL_MS = 300  # silence kept after the last speech frame for the final decode
-
-
-@dataclass(eq=False)
-class _Utterance:
-    turn_id: str
-    chunks: list[np.ndarray]
-    samples: int
-    onset_sample: int
-    last_speech_end: int
-    next_partial_at: int
-    silence_frames: int = 0
-    shown: str = ""
-    agreement: LocalAgreement = field(default_factory=LocalAgreement)
-    speculative: tuple[int, asyncio.Future[str]] | None = None
-    candidate_sent: bool = False
-    verdict: Verdict | None = None  # the end-of-turn judge's word on the current pause
-    stt_error_reported: bool = False
-    closed: bool = False
-
-    def append(self, frame: np.ndarray) -> None:
-        self.chunks.append(frame)
-        self.samples += len(frame)
-
-    def audio(self, end: int | None = None) -> np.ndarray:
-        pcm = np.concatenate(self.chunks)[:end]
-        return to_float32(pcm)
 
 
 class Listener:
@@ -99,7 +72,7 @@ class Listener:
         self._candidate: list[np.ndarray] = []
         self._cand_speech = 0
         self._cand_gap = 0
-        self._utt: _Utterance | None = None
+        self._utt: Utterance | None = None
         self._own_decoder = decoder is None
         self.decoder = decoder if decoder is not None else DecodeScheduler(stt)  # shared by the sessions
         self._jobs = 0
@@ -206,7 +179,7 @@ class Listener:
         chunks = pre + self._candidate
         samples = onset + sum(len(c) for c in self._candidate)
         interval = min(self.stt_cfg.first_partial_ms, self.stt_cfg.partial_interval_ms) * LISTEN_RATE // 1000
-        u = _Utterance(turn_id=uuid.uuid4().hex, chunks=chunks, samples=samples, onset_sample=onset,
+        u = Utterance(turn_id=uuid.uuid4().hex, chunks=chunks, samples=samples, onset_sample=onset,
                        last_speech_end=samples, next_partial_at=onset + interval)
         self._preroll.clear()
         self._candidate, self._cand_speech, self._cand_gap = [], 0, 0
@@ -216,7 +189,7 @@ class Listener:
         self._mark(u.turn_id, "speech_detected", now())
         self._emit(SpeechStarted(turn_id=u.turn_id, t=t_onset))
 
-    def _utterance_frame(self, u: _Utterance, frame: np.ndarray, speech: bool) -> None:
+    def _utterance_frame(self, u: Utterance, frame: np.ndarray, speech: bool) -> None:
         u.append(frame)
         if speech:
             u.silence_frames = 0
@@ -253,19 +226,20 @@ class Listener:
         self._pending.discard(fut)
         _ = fut.cancelled() or fut.exception()  # retrieved so an abandoned speculative decode never warns
 
-    def _partial(self, u: _Utterance) -> None:
+    def _partial(self, u: Utterance) -> None:
         if self._jobs or self.decoder.waiting:  # busy (any session): skip it, try on the next speech frame
             return
         u.next_partial_at = u.samples + self.stt_cfg.partial_interval_ms * LISTEN_RATE // 1000
         fut = self._decode(u.audio(), final=False)
         fut.add_done_callback(lambda f: self._partial_done(u, f))
 
-    def _partial_done(self, u: _Utterance, fut: asyncio.Future[str]) -> None:
+    def _partial_done(self, u: Utterance, fut: asyncio.Future[str]) -> None:
         if u.closed or fut.cancelled():
             return
         exc = fut.exception()
         if exc is not None:
-            self._stt_failed(u, exc)
+            if not isinstance(exc, DecodeAborted):  # given up for a pause decode: nothing to show, nothing wrong
+                self._stt_failed(u, exc)
             return
         text = u.agreement.update(fut.result())
         if text and text != u.shown:
@@ -282,7 +256,7 @@ class Listener:
             ms = self.vad_cfg.preemptive_ms or SPECULATE_AT * self.vad_cfg.silence_ms
         return max(1, round(ms / self.frame_ms))
 
-    def _endpoint_ms(self, u: _Utterance) -> int:
+    def _endpoint_ms(self, u: Utterance) -> int:
         """The silence that ends this turn: short once judged finished, the long limit while unfinished/unjudged."""
         if self.judge is None:
             return self.vad_cfg.silence_ms
@@ -290,7 +264,7 @@ class Listener:
             return self.turn_cfg.finished_silence_ms
         return self.turn_cfg.unfinished_silence_ms
 
-    def _speculate(self, u: _Utterance) -> None:  # never skipped: a busy decoder would leave the pause unjudged
+    def _speculate(self, u: Utterance) -> None:  # never skipped: a busy decoder would leave the pause unjudged
         at = u.samples
         audio = u.audio()
         fut = self._decode(audio, final=True, prompt=PAUSE_PROMPT if self.judge is not None else None)
@@ -302,7 +276,7 @@ class Listener:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _judge(self, judge: TurnJudge, u: _Utterance, at: int, fut: asyncio.Future[str],
+    async def _judge(self, judge: TurnJudge, u: Utterance, at: int, fut: asyncio.Future[str],
                      audio: np.ndarray) -> None:
         """At a pause: the audio model and the pause transcript decide whether the turn is over."""
         try:
@@ -327,7 +301,7 @@ class Listener:
         if u.silence_frames * self.frame_ms >= self.turn_cfg.finished_silence_ms and self._utt is u:
             self._end(u, "silence")
 
-    def _offer_candidate(self, u: _Utterance, at: int, fut: asyncio.Future[str]) -> None:
+    def _offer_candidate(self, u: Utterance, at: int, fut: asyncio.Future[str]) -> None:
         """Offer the speculative transcript while the silence lasts: the reply can start before the endpoint."""
         if not self.vad_cfg.preemptive_ms or u.closed or fut.cancelled() or fut.exception() is not None:
             return
@@ -338,7 +312,7 @@ class Listener:
             u.candidate_sent = True
             self._emit(TurnCandidate(turn_id=u.turn_id, text=text))
 
-    def _end(self, u: _Utterance, reason: str) -> None:
+    def _end(self, u: Utterance, reason: str) -> None:
         u.closed = True
         self._utt = None
         t_end = now() - (u.samples - u.last_speech_end) / LISTEN_RATE
@@ -363,7 +337,7 @@ class Listener:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _finish(self, u: _Utterance, fut: asyncio.Future[str], prev: asyncio.Task[None] | None) -> None:
+    async def _finish(self, u: Utterance, fut: asyncio.Future[str], prev: asyncio.Task[None] | None) -> None:
         """Emit the final of `u` once its decode is done and every earlier final is out (order kept)."""
         try:
             text = (await fut).strip()
@@ -378,7 +352,7 @@ class Listener:
             self._mark(u.turn_id, "final", now())
             self._emit(FinalTranscript(turn_id=u.turn_id, text=text, id=str(uuid.uuid4())))
 
-    def _stt_failed(self, u: _Utterance, exc: BaseException, final: bool = False) -> None:
+    def _stt_failed(self, u: Utterance, exc: BaseException, final: bool = False) -> None:
         log.warning("speech to text failed: %s", exc)
         if u.stt_error_reported and not final:
             return
@@ -387,7 +361,7 @@ class Listener:
         self._emit(ErrorEvent(turn_id=u.turn_id, code=ErrorCode.STT_FAIL, recoverable=True, message=message))
 
     # ----- helpers -----
-    def _speech_s(self, u: _Utterance) -> float:
+    def _speech_s(self, u: Utterance) -> float:
         return round(max(0, u.last_speech_end - u.onset_sample) / LISTEN_RATE, 3)
 
     def _mark(self, turn_id: str, name: str, t: float) -> None:

@@ -12,6 +12,7 @@ import importlib.util
 import math
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -63,13 +64,25 @@ def _short_window_model(base: type) -> type:
 
     class ShortWindowWhisper(base):
         window_frames = FULL_WINDOW_FRAMES
+        give_up: Callable[[], bool] | None = None  # asked before and after the encoder: the decode's checkpoints
 
         def encode(self, features: Any) -> Any:
             if features.shape[-1] > self.window_frames:
                 features = np.ascontiguousarray(features[..., : self.window_frames])
-            return super().encode(features)
+            self._checkpoint()
+            out = super().encode(features)
+            self._checkpoint()
+            return out
+
+        def _checkpoint(self) -> None:
+            if self.give_up is not None and self.give_up():
+                raise DecodeAborted("given up for a more urgent decode")
 
     return ShortWindowWhisper
+
+
+class DecodeAborted(Exception):
+    """A decode given up at a checkpoint (`give_up` said so): nothing is wrong, its result is not wanted."""
 
 
 class SttUnavailable(RuntimeError):
@@ -137,7 +150,10 @@ class WhisperSTT:
         """One throw-away decode: the first real one would otherwise pay for lazy initialization."""
         self.transcribe(np.zeros(LISTEN_RATE // 2, dtype=np.float32))
 
-    def transcribe(self, audio: np.ndarray, *, final: bool = False, prompt: str | None = None) -> str:
+    def transcribe(self, audio: np.ndarray, *, final: bool = False, prompt: str | None = None,
+                   give_up: Callable[[], bool] | None = None) -> str:
+        """`give_up` is asked at the checkpoints around the encoder; when it says so, DecodeAborted is raised
+        (the decoder, most of a short decode, is skipped). Pause decodes take `prompt` (PAUSE_PROMPT)."""
         pcm = np.asarray(audio, dtype=np.float32).reshape(-1)
         if len(pcm) == 0:
             return ""
@@ -157,9 +173,13 @@ class WhisperSTT:
         window_s = self.cfg.encoder_window_s if final else self.cfg.partial_window_s
         frames = min(FULL_WINDOW_FRAMES, 100 * max(window_s, math.ceil(seconds + 1)))
         with self._lock:
-            text = self._decode(pcm, options, frames)
-            if frames < FULL_WINDOW_FRAMES and looks_looped(text, seconds):
-                text = self._decode(pcm, options, FULL_WINDOW_FRAMES)
+            self.model.give_up = give_up
+            try:
+                text = self._decode(pcm, options, frames)
+                if frames < FULL_WINDOW_FRAMES and looks_looped(text, seconds):
+                    text = self._decode(pcm, options, FULL_WINDOW_FRAMES)
+            finally:
+                self.model.give_up = None
             return text
 
     def _decode(self, pcm: np.ndarray, options: dict[str, Any], frames: int) -> str:

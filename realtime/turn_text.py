@@ -24,7 +24,10 @@ from realtime.speech_words import (
 )
 
 _WORD = re.compile(r"[a-z]+(?:['’][a-z]+)*")
-_TRAILING_OPEN = re.compile(r"(,|;|:|-|–|—|\.\.\.|…)\s*$")
+_TRAILING_OPEN = re.compile(r"(,|;|:|-|–|—)\s*$")
+# Whisper's guess at a trailing-off voice, not grammar: the weakest cue, the one a sure audio model overrules
+# ("Yes..." at P 0.98); any word cue is reported before it ("milk, eggs, and..." ends on 'and').
+ELLIPSIS = "trailing ellipsis"
 
 
 def _words(text: str) -> list[str]:
@@ -42,8 +45,13 @@ def unfinished_cue(text: str) -> str | None:
     words = _words(stripped)
     if not words:
         return None
-    if _TRAILING_OPEN.search(stripped):
-        return "trailing " + ("ellipsis" if stripped.endswith(("...", "…")) else repr(stripped[-1]))
+    ellipsis = stripped.endswith(("...", "…"))
+    if not ellipsis and _TRAILING_OPEN.search(stripped):
+        return f"trailing {stripped[-1]!r}"
+    return _word_cue(words, stripped) or (ELLIPSIS if ellipsis else None)
+
+
+def _word_cue(words: list[str], stripped: str) -> str | None:
     question = stripped.endswith("?")
     last = words[-1]
     if last in TURN_DANGLING and not (question and last not in {"and", "or", "but", "the", "a", "an"}):

@@ -61,3 +61,11 @@ def test_the_cue_says_why() -> None:
     assert unfinished_cue("milk, eggs, and") == "ends on 'and'"
     assert unfinished_cue("ask not...") == "trailing ellipsis"
     assert "no verb" in (unfinished_cue("And so my fellow Americans.") or "")
+
+
+def test_a_word_cue_is_named_before_the_ellipsis() -> None:
+    """The ellipsis is the weakest cue (an audio model that is sure overrules it), so a word cue comes first."""
+    assert unfinished_cue("milk, eggs, and...") == "ends on 'and'"
+    assert unfinished_cue("The answer is…") == "ends on 'is' without its complement"
+    assert unfinished_cue("I want to...") == "trailing ellipsis"
+    assert unfinished_cue("Yes...") == "trailing ellipsis"

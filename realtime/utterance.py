@@ -1,0 +1,40 @@
+"""One open utterance as the listener holds it: its audio, what was shown of it, and the pause being judged."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from base.audio import to_float32
+from realtime.agreement import LocalAgreement
+from realtime.end_of_turn import Verdict
+
+
+@dataclass(eq=False)
+class Utterance:
+    """Positions are sample offsets into `chunks` (16 kHz, preroll included), so audio time, not wall time."""
+
+    turn_id: str
+    chunks: list[np.ndarray]
+    samples: int
+    onset_sample: int
+    last_speech_end: int
+    next_partial_at: int
+    silence_frames: int = 0
+    shown: str = ""
+    agreement: LocalAgreement = field(default_factory=LocalAgreement)
+    speculative: tuple[int, asyncio.Future[str]] | None = None  # (audio end, decode) of the pause decode
+    candidate_sent: bool = False
+    verdict: Verdict | None = None  # the end-of-turn judge's word on the current pause
+    stt_error_reported: bool = False
+    closed: bool = False
+
+    def append(self, frame: np.ndarray) -> None:
+        self.chunks.append(frame)
+        self.samples += len(frame)
+
+    def audio(self, end: int | None = None) -> np.ndarray:
+        pcm = np.concatenate(self.chunks)[:end]
+        return to_float32(pcm)

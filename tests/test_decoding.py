@@ -1,0 +1,142 @@
+"""The one decode queue: a running partial gives way to a pause decode, and every `/ws` session shares the queue
+(with the pause prompt that the end-of-turn judge reads)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+
+from base.events import ErrorEvent, Event, FinalTranscript
+from core.config import SttConfig, TurnConfig, VadConfig
+from gui.api import create_api
+from realtime.decoding import DecodeScheduler
+from realtime.end_of_turn import EndOfTurn
+from realtime.listener import Listener
+from realtime.stt import PAUSE_PROMPT, DecodeAborted, WhisperSTT
+from realtime.vad import build_vad
+from tests.seed_kit import listening_engines, read_until, seed_settings, sim, speech, start_and_speak
+
+
+class CheckpointStt:
+    """A partial "encodes" for up to 5 s, asking `give_up` as Whisper's checkpoint does; a final is quick."""
+
+    def __init__(self) -> None:
+        self.partial_started = threading.Event()
+
+    def transcribe(self, audio: np.ndarray, *, final: bool = False,
+                   give_up: Callable[[], bool] | None = None) -> str:
+        if final:
+            return "the final"
+        self.partial_started.set()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if give_up is not None and give_up():
+                raise DecodeAborted("given up")
+            time.sleep(0.005)
+        return "the partial"
+
+
+async def test_a_running_partial_gives_up_when_a_final_is_queued() -> None:
+    stt = CheckpointStt()
+    decoder = DecodeScheduler(stt)
+    try:
+        partial = decoder.submit(np.zeros(16000, np.float32), final=False)
+        await asyncio.to_thread(stt.partial_started.wait, 5)
+        final = decoder.submit(np.zeros(16000, np.float32), final=True)
+        assert await asyncio.wait_for(final, 4) == "the final"  # not behind the 5 s partial
+        with pytest.raises(DecodeAborted):
+            await partial
+        assert decoder.waiting == 0 and decoder.last_final_rtf is not None
+    finally:
+        decoder.close()
+
+
+class AbortingStt:
+    """Every partial is given up (as when a pause decode always comes first); finals hear the words."""
+
+    def transcribe(self, audio: np.ndarray, *, final: bool = False,
+                   give_up: Callable[[], bool] | None = None) -> str:
+        if not final:
+            raise DecodeAborted("given up")
+        return "hello there"
+
+
+async def test_a_partial_given_up_is_not_reported_as_a_failure(jfk_audio: np.ndarray) -> None:
+    events: list[Event] = []
+    vad = VadConfig(silence_ms=400, preemptive_ms=0)
+    listener = Listener(build_vad(vad), AbortingStt(), vad, SttConfig(), events.append)
+    pcm = (np.concatenate([jfk_audio[:3 * 16000], np.zeros(16000, np.float32)]) * 32767).astype(np.int16)
+    for i in range(0, len(pcm), 480):
+        listener.push(pcm[i:i + 480])
+        await asyncio.sleep(0.001)
+    await listener.flush()
+    await listener.aclose()
+    assert not [e for e in events if isinstance(e, ErrorEvent)]
+    assert [e.text for e in events if isinstance(e, FinalTranscript)] == ["hello there"]
+
+
+def test_whisper_gives_up_at_its_checkpoints(jfk_audio: np.ndarray) -> None:
+    stt = WhisperSTT(SttConfig())
+    clip = jfk_audio[:3 * 16000]
+    with pytest.raises(DecodeAborted):
+        stt.transcribe(clip, give_up=lambda: True)  # before the encoder
+    asked: list[bool] = []
+
+    def after_the_encoder() -> bool:
+        asked.append(True)
+        return len(asked) >= 2
+
+    with pytest.raises(DecodeAborted):
+        stt.transcribe(clip, give_up=after_the_encoder)
+    assert len(asked) == 2
+    assert "fellow americans" in stt.transcribe(clip, give_up=lambda: False).lower()
+    assert stt.model.give_up is None  # nothing left behind for the next decode
+
+
+class PromptedStt:
+    """Hears "hello there" in any audio and records which decodes were primed with a prompt."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str | None] = []
+
+    def transcribe(self, audio: np.ndarray, *, final: bool = False, prompt: str | None = None) -> str:
+        if final:
+            self.prompts.append(prompt)
+        return "hello there"
+
+
+def decoder_threads() -> int:
+    return sum(t.name == "stt-decoder" and t.is_alive() for t in threading.enumerate())
+
+
+def test_every_ws_session_decodes_on_the_shared_queue_with_the_pause_prompt(
+        tmp_path: Path, jfk_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Sessions used to get a private queue on a timing wrapper that dropped the prompt: the browser's pauses
+    were judged on unprimed text, and several clients no longer took turns on one decoder."""
+    caplog.set_level(logging.INFO, logger="assistant.session")
+    before = decoder_threads()
+    stt = PromptedStt()
+    pcm, rate = speech(jfk_path, 2.5)
+    with sim() as s:
+        engines = listening_engines(seed_settings(s.url, tmp_path), stt)
+        engines.end_of_turn = EndOfTurn(TurnConfig(detector="words"))
+        with TestClient(create_api(engines)) as client:
+            for _ in range(2):
+                with client.websocket_connect("/ws") as ws:
+                    log: list[dict[str, object]] = []
+                    start_and_speak(ws, pcm, rate)
+                    ws.send_text(json.dumps({"type": "stop"}))
+                    read_until(ws, lambda m: m["type"] == "latency", log)
+            assert decoder_threads() - before <= 1  # the engines' one queue, not one per session
+        assert engines._decoder is not None and engines._decoder.last_final_rtf is not None
+    assert PAUSE_PROMPT in stt.prompts
+    assert any("stt_rtf=" in r.getMessage() for r in caplog.records if r.getMessage().startswith("latency"))
