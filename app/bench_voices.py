@@ -24,13 +24,14 @@ log = logging.getLogger(__name__)
 Say = Callable[[str], np.ndarray]  # text -> int16 mono at LISTEN_RATE
 
 
-def espeak_say(text: str) -> np.ndarray:
-    """espeak-ng at its default rate (apt-get install espeak-ng)."""
+def espeak_say(text: str, voice: str | None = None) -> np.ndarray:
+    """espeak-ng at its default rate, in its default voice or `voice` ("en+f3"; apt-get install espeak-ng)."""
     from faster_whisper import decode_audio
 
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "say.wav"
-        subprocess.run(["espeak-ng", "-w", str(out), text], check=True, capture_output=True)
+        args = ["espeak-ng", *(["-v", voice] if voice else []), "-w", str(out), text]
+        subprocess.run(args, check=True, capture_output=True)
         return np.asarray(decode_audio(str(out)) * 32767, dtype=np.int16)
 
 

@@ -36,6 +36,8 @@ class SpeechToText(Protocol):
 
 FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s of log-mel at 100 frames a second
 MAX_WORDS_PER_S = 5  # faster than anyone speaks: more words than this means the decoder looped
+TOKENS_PER_S = 10  # a decode's tokens are capped at 10 a second of audio (+10): a loop stops early and cheap
+SHORT_CLIP_S = 4.0  # a clip this short that loops is one phrase said over and over ("Yes. Yes.")
 
 
 def looks_looped(text: str, seconds: float) -> bool:
@@ -50,6 +52,20 @@ def looks_looped(text: str, seconds: float) -> bool:
             if words[i:i + n] == words[i + n:i + 2 * n] == words[i + 2 * n:i + 3 * n]:
                 return True
     return False
+
+
+def said_once(text: str, seconds: float) -> str | None:
+    """A short clip's loop undone: "Paris. Paris. Paris." -> "Paris.", when the whole text is one phrase said
+    over and over (the last time perhaps cut short). None when the loop is anything else, or the clip is long
+    enough to hold more than that phrase: then only a full-window decode can say what was said."""
+    if seconds > SHORT_CLIP_S:
+        return None
+    pieces = text.split()
+    words = [re.sub(r"[^\w']", "", p.lower()) for p in pieces]
+    for n in range(1, len(words)):
+        if all(w == words[i % n] for i, w in enumerate(words)):
+            return " ".join(pieces[:n])
+    return None
 
 
 def _short_window_model(base: type) -> type:
@@ -166,6 +182,7 @@ class WhisperSTT:
             "without_timestamps": True,
             "vad_filter": False,  # the listener's VAD already cut the utterance
             "initial_prompt": prompt,
+            "max_new_tokens": TOKENS_PER_S * math.ceil(len(pcm) / LISTEN_RATE) + 10,
         }
         seconds = len(pcm) / LISTEN_RATE
         # the clip plus a second of padding, in whole seconds, never under the configured window; a partial
@@ -177,7 +194,8 @@ class WhisperSTT:
             try:
                 text = self._decode(pcm, options, frames)
                 if frames < FULL_WINDOW_FRAMES and looks_looped(text, seconds):
-                    text = self._decode(pcm, options, FULL_WINDOW_FRAMES)
+                    once = said_once(text, seconds)
+                    text = once if once is not None else self._decode(pcm, options, FULL_WINDOW_FRAMES)
             finally:
                 self.model.give_up = None
             return text

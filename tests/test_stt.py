@@ -14,7 +14,16 @@ from base.events import Event, FinalTranscript, PartialTranscript, SpeechStarted
 from core.config import SttConfig, VadConfig
 from realtime.audio_in import FileSource
 from realtime.listener import Listener
-from realtime.stt import SpeechToText, SttUnavailable, WhisperSTT, build_stt, looks_looped, stt_status
+from realtime.stt import (
+    PAUSE_PROMPT,
+    SpeechToText,
+    SttUnavailable,
+    WhisperSTT,
+    build_stt,
+    looks_looped,
+    said_once,
+    stt_status,
+)
 from realtime.vad import build_vad
 from tests.transcripts import JFK_TEXT, wer, words
 
@@ -114,12 +123,12 @@ def test_the_encoder_hears_a_short_window_and_writes_the_same_words(
     short, full = WhisperSTT(SttConfig()), WhisperSTT(SttConfig(encoder_window_s=30))
     clip = jfk_audio[: int(4.6 * 16000)]  # "And so my fellow Americans, ask not"
     texts = [stt.transcribe(clip, final=True) for stt in (short, full)]
-    assert encoder_inputs == [1500, 3000]  # 15 s for a short clip (the default), the padded 30 s when asked
+    assert encoder_inputs == [1000, 3000]  # 10 s for a short clip (the default), the padded 30 s when asked
     for text in texts:
         assert wer("And so my fellow Americans ask not", text) <= 0.15, texts
     encoder_inputs.clear()
     short.transcribe(jfk_audio, final=True)  # 11 s: the window grows to the clip and a second more
-    assert encoder_inputs == [1500]
+    assert encoder_inputs == [1200]
     short.transcribe(np.concatenate([jfk_audio, np.zeros_like(jfk_audio)]), final=True)  # 22 s
     assert encoder_inputs[-1] == 2300
 
@@ -137,15 +146,51 @@ def test_a_partial_hears_a_10_s_window_and_writes_the_same_words(
         assert errors <= 1, (seconds, full, partial)  # "America." / "American." at 2.2 s
 
 
-def test_a_looped_short_decode_is_done_again_with_the_full_window(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_short_clip_that_loops_is_undone_and_a_long_one_decoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
     stt = WhisperSTT(SttConfig())
     windows: list[int] = []
+    looped = "Paris. Paris. Paris. Paris."
 
     def decode(pcm: np.ndarray, options: dict[str, Any], frames: int) -> str:
         windows.append(frames)
-        return "Paris. Paris. Paris. Paris." if frames < 3000 else "Paris."
+        assert options["max_new_tokens"] == 10 * int(np.ceil(len(pcm) / 16000)) + 10  # a loop stops early
+        return looped if frames < 3000 else "Paris, London and Rome."
 
     monkeypatch.setattr(stt, "_decode", decode)
-    assert stt.transcribe(np.zeros(16000, dtype=np.float32), final=True) == "Paris." and windows == [1500, 3000]
+    one_s = np.zeros(16000, dtype=np.float32)
+    assert stt.transcribe(one_s, final=True) == "Paris." and windows == [1000]  # one phrase said over and over
+    assert stt.transcribe(one_s) == "Paris." and windows == [1000, 1000]  # a partial too
     windows.clear()
-    assert stt.transcribe(np.zeros(16000, dtype=np.float32)) == "Paris." and windows == [1000, 3000]  # a partial
+    assert stt.transcribe(np.zeros(5 * 16000, dtype=np.float32), final=True) == "Paris, London and Rome."
+    assert windows == [1000, 3000]  # 5 s could hold more than the phrase: only the full window can tell
+    windows.clear()
+    looped = "Paris is big big big."  # a loop that is not the whole text repeated
+    assert stt.transcribe(one_s, final=True) == "Paris, London and Rome." and windows == [1000, 3000]
+
+
+@pytest.mark.parametrize(("text", "seconds", "once"), [
+    ("Paris. Paris. Paris.", 1.2, "Paris."),
+    ("Yes. Yes.", 1.2, "Yes."),
+    ("What time is it? What time is it? What time", 1.6, "What time is it?"),  # cut short by the token cap
+    ("Paris... Paris...", 1.2, "Paris..."),
+    ("Yes. Yes.", 6.0, None),  # a long clip: more than "Yes." may have been said
+    ("Paris is big big big.", 1.5, None),
+    ("", 1.0, None),
+])
+def test_said_once(text: str, seconds: float, once: str | None) -> None:
+    assert said_once(text, seconds) == once
+
+
+def test_short_answers_decode_in_one_short_window(encoder_inputs: list[int]) -> None:
+    """At a 10 s window tiny.en repeated one short answer in five ("Paris. Paris. ..."), and each loop cost a
+    full-window decode (p95 1.2 s on 100 short answers); now they are undone in the short window."""
+    from app.bench_voices import espeak_say
+
+    stt = WhisperSTT(SttConfig())
+    for word in ("Yes.", "Paris.", "Maybe.", "Hello."):
+        for voice in ("en-us", "en+f3", "en-gb+m3"):
+            pcm = espeak_say(word, voice=voice).astype(np.float32) / 32768
+            audio = np.concatenate([np.zeros(4800, np.float32), pcm, np.zeros(1440, np.float32)])
+            text = stt.transcribe(audio, final=True, prompt=PAUSE_PROMPT)
+            assert len(text.split()) <= 2, (word, voice, text)
+    assert set(encoder_inputs) == {1000}
