@@ -6,7 +6,7 @@ decoder was never idle and a finished question waited behind other people's part
 voice-to-voice p50 of 55 s. Here one worker thread takes the most urgent job first (finals, then partials,
 each in order of arrival), and listeners skip a partial while anyone's decode is waiting, so partials use
 only the time that is left over. A partial already running when a final arrives is given up at the
-recognizer's checkpoint (between Whisper's encoder and decoder), so a pause decode waits for at most an encode.
+recognizer's checkpoints around Whisper's encoder; one already in the decoder (which cannot be stopped) finishes.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ class Listener:
         samples = onset + sum(len(c) for c in self._candidate)
         interval = min(self.stt_cfg.first_partial_ms, self.stt_cfg.partial_interval_ms) * LISTEN_RATE // 1000
         u = Utterance(turn_id=uuid.uuid4().hex, chunks=chunks, samples=samples, onset_sample=onset,
-                       last_speech_end=samples, next_partial_at=onset + interval)
+                      last_speech_end=samples, next_partial_at=onset + interval)
         self._preroll.clear()
         self._candidate, self._cand_speech, self._cand_gap = [], 0, 0
         self._utt = u
