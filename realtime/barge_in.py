@@ -5,7 +5,8 @@
   `barge_in.max_backchannel_ms` cut it, and the history keeps
   what was heard; a cough, a noise, "mhm" or "okay" (the listener's way of saying go on) let it resume where
   it stopped, at the latest `barge_in.resume_after_ms` after the speech began. An output that cannot pause
-  keeps playing meanwhile, and is still cut only by words.
+  keeps playing meanwhile, and is still cut only by words. Every decode of speech that began over the reply is
+  primed with backchannels (`realtime.stt.OVERLAP_PROMPT`), so a hum is written as one, not as words.
 - `ignore_while_speaking`: the microphone is muted while the assistant speaks (open speakers, no canceller);
 - `echo_cancel`: the microphone runs through WebRTC's echo canceller fed with what the speaker really played,
   then behaves as `headset`. Where it cannot work it falls back (see `realtime.echo`).
@@ -104,6 +105,7 @@ class BargeInPolicy:
         """Speech started while the assistant speaks: pause, then cut (words) or resume (a cough, "mhm")."""
         if self.name == "ignore_while_speaking" or self.listener is None:
             return
+        self.listener.over_reply(turn_id)
         if self._confirming is not None and not self._confirming.done():
             return
         self._over_reply = {turn_id}

@@ -37,7 +37,7 @@ from base.events import (
 from core.config import SttConfig, TurnConfig, VadConfig
 from realtime.decoding import DecodeScheduler
 from realtime.end_of_turn import TurnJudge
-from realtime.stt import PAUSE_PROMPT, DecodeAborted, SpeechToText
+from realtime.stt import OVERLAP_PROMPT, PAUSE_PROMPT, DecodeAborted, SpeechToText
 from realtime.turn import MarkBook
 from realtime.utterance import Utterance
 from realtime.vad import VoiceActivity
@@ -92,6 +92,12 @@ class Listener:
         """(seconds of speech, seconds of silence since) in the open utterance; (0, inf) when none is open."""
         u = self._utt
         return (0.0, float("inf")) if u is None else (self._speech_s(u), u.silence_frames * self.frame_ms / 1000)
+
+    def over_reply(self, turn_id: str) -> None:
+        """The open utterance began while the assistant spoke: likely a "mhm", so every decode of it is primed
+        to write a hum as one (see realtime.stt.OVERLAP_PROMPT)."""
+        if self._utt is not None and self._utt.turn_id == turn_id:
+            self._utt.prompt = OVERLAP_PROMPT
 
     def mute(self) -> None:
         """Stop hearing (policy ignore_while_speaking): what is being heard is dropped, the VAD starts afresh."""
@@ -230,7 +236,7 @@ class Listener:
         if self._jobs or self.decoder.waiting:  # busy (any session): skip it, try on the next speech frame
             return
         u.next_partial_at = u.samples + self.stt_cfg.partial_interval_ms * LISTEN_RATE // 1000
-        fut = self._decode(u.audio(), final=False)
+        fut = self._decode(u.audio(), final=False, prompt=u.prompt)
         fut.add_done_callback(lambda f: self._partial_done(u, f))
 
     def _partial_done(self, u: Utterance, fut: asyncio.Future[str]) -> None:
@@ -267,7 +273,7 @@ class Listener:
     def _speculate(self, u: Utterance) -> None:  # never skipped: a busy decoder would leave the pause unjudged
         at = u.samples
         audio = u.audio()
-        fut = self._decode(audio, final=True, prompt=PAUSE_PROMPT if self.judge is not None else None)
+        fut = self._decode(audio, final=True, prompt=u.prompt or (PAUSE_PROMPT if self.judge is not None else None))
         u.speculative = (at, fut)
         if self.judge is None:
             fut.add_done_callback(lambda f: self._offer_candidate(u, at, f))
@@ -331,7 +337,7 @@ class Listener:
             fut = spec[1]
         else:
             end = None if reason == "max" else u.last_speech_end + FINAL_TAIL_MS * LISTEN_RATE // 1000
-            fut = self._decode(u.audio(end), final=True)
+            fut = self._decode(u.audio(end), final=True, prompt=u.prompt)
         task = asyncio.get_running_loop().create_task(self._finish(u, fut, self._last_final))
         self._last_final = task
         self._tasks.add(task)

@@ -140,7 +140,7 @@ VERBS = {
 }
 # What a listener says to show they are listening, not taking the turn ("mhm", "okay", "right").
 BACKCHANNELS = {
-    "mhm", "mhmm", "mm", "mmm", "mm-hmm", "mm-hm", "hmm", "hm", "uh-huh", "uhhuh", "uh", "huh", "um", "umm",
+    "mhm", "mhmm", "mm", "mmm", "mm-hmm", "mm-hm", "mm-huh", "hmm", "hm", "uh-huh", "uhhuh", "uh", "huh", "um", "umm",
     "ah", "oh", "okay", "ok",
     "right", "yeah", "yep", "yes", "sure", "alright", "all right", "i see", "got it", "cool", "nice", "wow",
     "indeed", "exactly", "true", "totally", "great", "good", "ha", "haha", "aha",

@@ -29,6 +29,7 @@ class Utterance:
     candidate_sent: bool = False
     verdict: Verdict | None = None  # the end-of-turn judge's word on the current pause
     stt_error_reported: bool = False
+    prompt: str | None = None  # for every decode of it (speech over a reply: OVERLAP_PROMPT); None: the usual
     closed: bool = False
 
     def append(self, frame: np.ndarray) -> None:
