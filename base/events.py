@@ -313,6 +313,17 @@ class ClearAudio(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HoldAudio(Event):
+    """Talking over the reply: hold playback where it is (`held`), or go on from there (a cough, a "mhm").
+
+    Sent only to a client that reports playback (the page's player); a `clear` ends a hold too.
+    """
+
+    type: ClassVar[str] = "hold"
+    held: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class InputEnded(Event):
     """An `end_of_input` was processed and its reply has finished."""
 
@@ -365,7 +376,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         StateChanged, SpeechStarted, SpeechEnded, PartialTranscript, FinalTranscript, LlmToken, ToolCall,
         ToolPending, ToolResult, Sentence, TtsAudio, PlaybackProgress, Interrupted, Latency, TurnDone,
-        ErrorEvent, TurnCandidate, SpeechResumed, Ready, SessionSettings, HistoryMessages, ClearAudio, InputEnded,
+        ErrorEvent, TurnCandidate, SpeechResumed, Ready, SessionSettings, HistoryMessages, ClearAudio, HoldAudio,
+        InputEnded,
         PhaseChanged, Info, TtsChunk, TtsPhraseDone, TtsComplete,
     )
 }

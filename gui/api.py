@@ -36,6 +36,8 @@ Server -> client
                  tool_result, sentence, tts_audio, playback, interrupted, latency, turn_done,
                  error {code, message, recoverable}. Also `{"type": "clear", "epoch": E}` when the reply is
                  cut (barge-in, interrupt, a new message): drop all queued audio at once;
+                 to a client that sends playback reports, `{"type": "hold", "held": true}` when the user
+                 talks over the reply (hold the player where it is), `{"held": false}` to play on from there;
                  `{"type": "settings", ...}` answering a settings message; `{"type": "input_ended"}` once an
                  `end_of_input` has been processed and its reply has finished; after a hello that names a
                  session, `{"type": "history", "messages": [{role, content, interrupted, heard}]}`.

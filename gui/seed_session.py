@@ -93,6 +93,10 @@ class WavOutput(BrowserOutput):
         self.sender.send_event(TtsChunk(turn_id=turn_id, seq=n, audio_b64=b64))
         self.sender.send_event(TtsPhraseDone(turn_id=turn_id, seq=n))
 
+    def pause(self) -> bool:
+        """The seed has no way to hold its client's player: the reply plays on while an overlap is weighed."""
+        return False
+
     def clear(self) -> None:
         """The seed has no `clear` message: a cancelled reply simply sends nothing more."""
         self._sent = 0

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from base.events import ClearAudio, Event, Info
+from base.events import ClearAudio, Event, HoldAudio, Info
 from realtime.audio_out import PlayedWaiters
 
 log = logging.getLogger(__name__)
@@ -188,6 +188,7 @@ class BrowserOutput:
         self.reports_playback = reports_playback
         self._sent = 0  # samples enqueued since the last clear
         self._played = 0  # samples the client says it played since the last clear
+        self.held = False  # the page's player was told to hold (talking over the reply)
         self._waiters = PlayedWaiters()
 
     def enqueue(self, audio: np.ndarray, seq: int) -> None:
@@ -197,8 +198,23 @@ class BrowserOutput:
         self._sent += len(pcm)
         self.sender.send_audio(audio_frame(seq, pcm), self.sender.epoch)
 
+    def pause(self) -> bool:
+        """Talking over the reply: the page's player holds where it is (a client that does not report playback
+        may not play at all, so it is not asked, and the reply runs on there)."""
+        if not self.reports_playback:
+            return False
+        self.held = True
+        self.sender.send_event(HoldAudio(turn_id="", held=True))
+        return True
+
+    def resume(self) -> None:
+        if self.held:
+            self.held = False
+            self.sender.send_event(HoldAudio(turn_id="", held=False))
+
     def clear(self) -> None:
-        """Barge-in: unsent audio is dropped here, and the page flushes its queue on `clear`."""
+        """Barge-in: unsent audio is dropped here, and the page flushes its queue (and ends a hold) on `clear`."""
+        self.held = False
         self.sender.epoch += 1
         self._sent = 0
         self._played = 0

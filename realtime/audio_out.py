@@ -38,7 +38,9 @@ class AudioOutput(Protocol):
 class Pausable(Protocol):
     """An output that can hold its queue (a cough over the reply) and go on where it stopped."""
 
-    def pause(self) -> None: ...
+    def pause(self) -> bool:
+        """Hold playback; False when this output cannot (a client that does not play what it is sent)."""
+        ...
 
     def resume(self) -> None: ...
 

@@ -154,8 +154,7 @@ class BargeInPolicy:
 
     def _pause(self) -> None:
         if isinstance(self.output, Pausable):
-            self.output.pause()
-            self.paused = True
+            self.paused = self.output.pause()
 
     def _resume(self) -> None:
         if self.paused and isinstance(self.output, Pausable):

@@ -89,10 +89,11 @@ class PacedOutput:
         """The playback clock: it stands still while paused."""
         return self._paused_at if self._paused_at is not None else self._clock()
 
-    def pause(self) -> None:
+    def pause(self) -> bool:
         """Hold playback where it is (the user coughed or said "mhm"): nothing more is heard until resume."""
         if self._paused_at is None:
             self._paused_at = self._clock()
+        return True
 
     def resume(self) -> None:
         """Go on from the sample where playback was held: everything queued moves later by the pause."""

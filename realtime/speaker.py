@@ -131,9 +131,10 @@ class SpeakerOutput:
         self._waiters.advance(0, everything=True)
         self._notify_drained()
 
-    def pause(self) -> None:
+    def pause(self) -> bool:
         """Hold the queue (the device plays silence) until `resume`: a cough over the reply must not end it."""
         self.paused = True
+        return True
 
     def resume(self) -> None:
         self.paused = False

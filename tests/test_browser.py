@@ -208,3 +208,42 @@ def test_talking_over_the_reply_interrupts_it(live: LiveApp, barge_in_wav: Path)
     heard = interrupted["heard"].rstrip("…").split("…")[0]
     assert heard and STORY.startswith(heard[:20]) and len(heard) < len(STORY)  # only what was played
     assert "you heard" in chat
+
+
+@pytest.fixture(scope="module")
+def backchannel_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fake mic: the user asks for a story, waits 7 s, then says "okay" over the reply (Piper's voice)."""
+    import soxr
+
+    from realtime.tts.piper_voice import PiperTTS
+
+    rate = 44100
+    piper = PiperTTS(sample_rate=22050)
+    ask, okay = (soxr.resample(asyncio.run(piper.synthesize(text)).audio.astype(np.float32) / 32768, 22050, rate)
+                 for text in ("Please tell me a long story.", "Okay."))
+    audio = np.concatenate([np.zeros(rate // 2, np.float32), ask, np.zeros(rate * 7, np.float32), okay,
+                            np.zeros(rate * 60, np.float32)])
+    out = tmp_path_factory.mktemp("mic") / "backchannel.wav"
+    sf.write(str(out), audio, rate, subtype="PCM_16")
+    return out
+
+
+def test_okay_over_the_reply_holds_the_pages_player_and_it_goes_on(live: LiveApp, backchannel_wav: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_browser(p, backchannel_wav)
+        page = open_page(browser, live)
+        page.click(".va-mic")
+        page.wait_for_function("window.assistant.stats.releases >= 1", timeout=90_000)
+        at_release = page.evaluate("window.assistant.stats.playedSamples")
+        page.wait_for_function("window.assistant.events.some((e) => e.type === 'turn_done')", timeout=90_000)
+        stats = page.evaluate("window.assistant.stats")
+        done = _events(page, "turn_done")[0]
+        holds = [e["held"] for e in _events(page, "hold")]
+        page.click(".va-mic")
+        browser.close()
+    assert holds[:2] == [True, False] and stats["holds"] >= 1
+    assert stats["playedWhileHeld"] == 0  # the worklet's playhead stood still while held
+    assert stats["playedSamples"] > at_release  # and went on from there
+    assert not done["interrupted"] and done["text"] == STORY  # "okay" did not end the story

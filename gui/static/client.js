@@ -37,7 +37,8 @@ class AssistantClient {
     this.settings = {};
     this.pendingSettings = null;
     this.retry = 0;
-    this.stats = { playedSamples: 0, audioFrames: 0, audioSamples: 0, micFrames: 0, clears: 0, events: 0 };
+    this.stats = { playedSamples: 0, audioFrames: 0, audioSamples: 0, micFrames: 0, clears: 0, holds: 0,
+      releases: 0, playedWhileHeld: 0, events: 0 };
     this.events = []; // the last events, for debugging and tests
     this.micBtn.addEventListener("click", () => this.toggleMic());
     this.stopBtn.addEventListener("click", () => this.interrupt());
@@ -195,6 +196,12 @@ class AssistantClient {
         this.stats.clears++;
         if (this.player) this.player.node.port.postMessage({ type: "clear", epoch: ev.epoch });
         break;
+      case "hold":
+        // the user talks over the reply: the player holds where it is until words cut it or a "mhm" lets it go on
+        if (ev.held) this.stats.holds++;
+        else this.stats.releases++;
+        if (this.player && this.player.node) this.player.node.port.postMessage({ type: "hold", held: !!ev.held });
+        break;
       case "error":
         this.banner(ev.code, ev.message, ev.recoverable);
         break;
@@ -340,6 +347,7 @@ class AssistantClient {
     if (m.type !== "played") return;
     const delta = m.played - (this.lastPlayed && this.lastPlayed.epoch === m.epoch ? this.lastPlayed.played : 0);
     if (delta > 0) this.stats.playedSamples += delta;
+    if (m.held && delta > 0) this.stats.playedWhileHeld += delta;
     this.lastPlayed = m;
     this.send({ type: "playback", played_samples: m.played, epoch: m.epoch });
   }

@@ -1,6 +1,7 @@
 // Reply playback: a queue of PCM chunks played back to back (gapless), flushed at once on `clear` (barge-in),
 // reporting every ~100 ms how many samples really went to the speaker since the last clear: the server uses
-// that count to know what the user heard.
+// that count to know what the user heard. `hold` stops the playhead where it is (the user talks over the
+// reply: a "mhm" lets it go on from there, words clear it).
 
 class PlayerProcessor extends AudioWorkletProcessor {
   constructor() {
@@ -10,6 +11,7 @@ class PlayerProcessor extends AudioWorkletProcessor {
     this.queued = 0;
     this.played = 0;
     this.epoch = 0;
+    this.held = false;
     this.unreported = 0;
     this.every = Math.round(sampleRate * 0.1);
     this.port.onmessage = (e) => {
@@ -17,7 +19,11 @@ class PlayerProcessor extends AudioWorkletProcessor {
       if (m.type === "audio") {
         this.queue.push(m.samples);
         this.queued += m.samples.length;
+      } else if (m.type === "hold") {
+        if (m.held) this.report(); // what played before the hold is reported as not held
+        this.held = !!m.held;
       } else if (m.type === "clear") {
+        this.held = false;
         this.queue = [];
         this.offset = 0;
         this.queued = 0;
@@ -30,14 +36,15 @@ class PlayerProcessor extends AudioWorkletProcessor {
 
   report() {
     this.unreported = 0;
-    this.port.postMessage({ type: "played", played: this.played, epoch: this.epoch, queued: this.queued });
+    this.port.postMessage({ type: "played", played: this.played, epoch: this.epoch, queued: this.queued,
+                            held: this.held });
   }
 
   process(inputs, outputs) {
     const out = outputs[0];
     const first = out[0];
     let i = 0;
-    while (i < first.length && this.queue.length) {
+    while (!this.held && i < first.length && this.queue.length) {
       const buf = this.queue[0];
       const n = Math.min(first.length - i, buf.length - this.offset);
       first.set(buf.subarray(this.offset, this.offset + n), i);
