@@ -204,7 +204,7 @@ def test_health_reports_components(client: TestClient, settings: Settings) -> No
 
 
 def test_client_files_are_served(client: TestClient) -> None:
-    for name in ("client.js", "capture-worklet.js", "player-worklet.js", "client.css"):
+    for name in ("client.js", "reply-player.js", "capture-worklet.js", "player-worklet.js", "client.css"):
         r = client.get(f"/client/{name}")
         assert r.status_code == 200 and len(r.text) > 100, name
 

@@ -1,11 +1,12 @@
 // The page's client: owns the /ws session, so typed and spoken turns share one conversation, renders the chat
-// from the server's events, captures the microphone (capture-worklet.js) and plays replies (player-worklet.js).
+// from the server's events, captures the microphone (capture-worklet.js) and plays replies (reply-player.js).
 // The Gradio text box and settings call window.assistant.* from their `js` handlers. The "Audio" select picks
 // where the session listens and speaks: this browser, or this computer's own mic and speaker (server-side).
 
 import { bindAudioSelect, showAudioMode } from "./audio-mode.js";
 import { MicError, openBrowserMic } from "./browser-mic.js";
 import { renderLatency } from "./latency.js";
+import { ReplyPlayer } from "./reply-player.js";
 
 const BASE = new URL(".", import.meta.url).href; // .../client/
 const STATE_LABEL = { listening: "Listening", thinking: "Thinking…", speaking: "Speaking", idle: "Ready" };
@@ -30,15 +31,14 @@ class AssistantClient {
     this.state = "offline";
     this.sessionId = new URLSearchParams(location.search).get("session");
     this.sampleRate = 22050;
-    this.player = null; // {ctx, node}
-    this.playerReady = null;
+    this.player = null; // a ReplyPlayer at the session's sample rate
     this.mic = null; // the browser mic: {ctx, close()}
     this.turns = new Map(); // turn_id -> {user, bot}
     this.settings = {};
     this.pendingSettings = null;
     this.retry = 0;
     this.stats = { playedSamples: 0, audioFrames: 0, audioSamples: 0, micFrames: 0, clears: 0, holds: 0,
-      releases: 0, playedWhileHeld: 0, events: 0 };
+                   releases: 0, playedWhileHeld: 0, events: 0 };
     this.events = []; // the last events, for debugging and tests
     this.micBtn.addEventListener("click", () => this.toggleMic());
     this.stopBtn.addEventListener("click", () => this.interrupt());
@@ -194,13 +194,11 @@ class AssistantClient {
       }
       case "clear":
         this.stats.clears++;
-        if (this.player) this.player.node.port.postMessage({ type: "clear", epoch: ev.epoch });
+        if (this.player) this.player.post({ type: "clear", epoch: ev.epoch });
         break;
-      case "hold":
-        // the user talks over the reply: the player holds where it is until words cut it or a "mhm" lets it go on
-        if (ev.held) this.stats.holds++;
-        else this.stats.releases++;
-        if (this.player && this.player.node) this.player.node.port.postMessage({ type: "hold", held: !!ev.held });
+      case "hold": // the user talks over the reply: hold the player until words cut it or a "mhm" lets it go on
+        this.stats[ev.held ? "holds" : "releases"]++;
+        if (this.player) this.player.post({ type: "hold", held: !!ev.held });
         break;
       case "error":
         this.banner(ev.code, ev.message, ev.recoverable);
@@ -303,20 +301,10 @@ class AssistantClient {
 
   // --- playback --------------------------------------------------------------------------------------
   async ensurePlayer() {
-    if (this.player && this.player.ctx.sampleRate === this.sampleRate) return this.playerReady;
+    if (this.player && this.player.ctx.sampleRate === this.sampleRate) return this.player.ready;
     if (this.player) this.player.ctx.close();
-    const ctx = new AudioContext({ sampleRate: this.sampleRate, latencyHint: "interactive" });
-    this.player = { ctx, node: null, pending: [] };
-    const player = this.player;
-    this.playerReady = ctx.audioWorklet.addModule(BASE + "player-worklet.js").then(() => {
-      const node = new AudioWorkletNode(ctx, "va-player", { numberOfInputs: 0, outputChannelCount: [1] });
-      node.connect(ctx.destination);
-      node.port.onmessage = (e) => this.onPlayed(e.data);
-      player.node = node;
-      for (const m of player.pending) node.port.postMessage(m.msg, m.transfer);
-      player.pending = [];
-    });
-    return this.playerReady;
+    this.player = new ReplyPlayer(BASE + "player-worklet.js", this.sampleRate, (m) => this.onPlayed(m));
+    return this.player.ready;
   }
 
   unlockAudio() {
@@ -332,8 +320,7 @@ class AssistantClient {
     this.stats.audioSamples += samples.length;
     if (!this.player) this.ensurePlayer();
     const msg = { type: "audio", samples };
-    if (this.player.node) this.player.node.port.postMessage(msg, [samples.buffer]);
-    else this.player.pending.push({ msg, transfer: [samples.buffer] });
+    this.player.post(msg, [samples.buffer]);
     if (this.player.ctx.state !== "running") {
       this.player.ctx.resume().catch(() => {});
       setTimeout(() => {
