@@ -24,6 +24,7 @@ from livekit.agents.voice.events import ConversationItemAddedEvent
 from app.wiring import load_engines
 from base.events import Event, ToolCall, ToolPending, ToolResult
 from core.config import Settings, load_or_exit
+from realtime.end_of_turn import build_end_of_turn
 from realtime.engines import Engines
 from realtime.livekit.llm import AssistantLLM
 from realtime.livekit.stt import WhisperSTT
@@ -55,11 +56,12 @@ def build_session(engines: Engines, *, session_id: str,
     mind = AssistantLLM(engines.assistant, session_id=session_id, on_event=on_event)
     kwargs: dict[str, Any] = {}
     if engines.stt is not None:
-        kwargs["stt"] = WhisperSTT(engines.stt, vad_cfg=s.vad, stt_cfg=s.stt, new_vad=engines.new_vad)
+        kwargs["stt"] = WhisperSTT(engines.stt, vad_cfg=s.vad, stt_cfg=s.stt, new_vad=engines.new_vad,
+                                   judge=engines.end_of_turn, turn_cfg=s.turn, decoder=engines.decoder)
     session: AgentSession = AgentSession(
         llm=mind, tts=FallbackVoiceTTS(engines.tts), vad=None, **kwargs,
         turn_handling={
-            "turn_detection": "stt",  # our Listener's endpoint (vad.silence_ms) ends the turn
+            "turn_detection": "stt",  # our Listener's endpoint (the end-of-turn judge's) ends the turn
             "endpointing": {"min_delay": 0.0, "max_delay": 1.0},  # it has already waited for the silence
             "interruption": {"enabled": True, "min_duration": INTERRUPT_AFTER_S},
             # a reply started before the turn surely ended would store the user's words twice
@@ -91,8 +93,9 @@ def event_payload(ev: Event) -> bytes | None:
 
 
 def prewarm(proc: JobProcess) -> None:
-    """Once per worker process: load Whisper (the slow, loop-free part) before any room asks for it."""
+    """Once per worker process: load Whisper and the end-of-turn judge (slow, loop-free) before any room asks."""
     settings = load_or_exit(os.environ.get(CONFIG_ENV))
+    proc.userdata["turn"] = build_end_of_turn(settings.turn)
     try:
         proc.userdata["stt"] = build_stt(settings.stt)
     except SttUnavailable as exc:  # rooms still get typed chat and speech out
@@ -105,6 +108,7 @@ async def entrypoint(ctx: JobContext) -> None:
     settings = load_or_exit(os.environ.get(CONFIG_ENV))
     engines = await load_engines(settings, listen=False)
     engines.stt = ctx.proc.userdata.get("stt")
+    engines.end_of_turn = ctx.proc.userdata.get("turn")
     ctx.add_shutdown_callback(engines.aclose)
     session_id = engines.history.new_session(f"LiveKit room {ctx.room.name}")
     tasks: set[asyncio.Task[None]] = set()

@@ -23,10 +23,12 @@ from app.ollama_sim import OllamaSim, Reply, Rule
 from base.audio import LISTEN_RATE, to_float32, to_pcm16
 from base.events import Event, ToolCall, ToolResult
 from core.assistant import Assistant
-from core.config import Settings, load_settings
+from core.config import Settings, TurnConfig, load_settings
 from core.llm import OllamaChat
 from core.mcp_client.toolbox import McpToolBox
 from core.memory import History
+from realtime.decoding import DecodeScheduler
+from realtime.end_of_turn import build_end_of_turn, model_path
 from realtime.livekit.llm import AssistantLLM
 from realtime.livekit.stt import WhisperSTT
 from realtime.livekit.tts import FallbackVoiceTTS
@@ -114,6 +116,35 @@ async def test_stt_streams_partials_finals_and_turn_ends(settings: Settings, rec
         if kind == T.END_OF_SPEECH:
             assert T.FINAL_TRANSCRIPT in kinds[:i]
     assert kinds.count(T.START_OF_SPEECH) == kinds.count(T.END_OF_SPEECH)
+
+
+@pytest.mark.skipif(not model_path(TurnConfig()).exists(), reason="no Smart Turn model: make turn-model")
+async def test_stt_waits_out_a_pause_mid_thought_like_the_app(settings: Settings, recognizer: SpeechToText,
+                                                              jfk_path: Path) -> None:
+    """With the end-of-turn judge, Kennedy's pause after "my fellow Americans" does not end the room's turn
+    (with the fixed 700 ms endpoint alone the plugin made two or three turns of it)."""
+    plugin = WhisperSTT(recognizer, vad_cfg=settings.vad, stt_cfg=settings.stt,
+                        new_vad=lambda: build_vad(settings.vad), judge=build_end_of_turn(settings.turn),
+                        turn_cfg=settings.turn, decoder=DecodeScheduler(recognizer))
+    stream = plugin.stream()
+    events: list[stt.SpeechEvent] = []
+
+    async def collect() -> None:
+        async for ev in stream:
+            events.append(ev)
+
+    reader = asyncio.create_task(collect())
+    start = asyncio.get_running_loop().time()
+    for i, frame in enumerate(frames_of(np.concatenate([jfk_pcm(jfk_path), np.zeros(40000, np.int16)]), 16000)):
+        await asyncio.sleep(max(0.0, start + i * 0.02 - asyncio.get_running_loop().time()))  # a room's pace
+        stream.push_frame(frame)
+    stream.end_input()
+    await asyncio.wait_for(reader, 60)
+    await stream.aclose()
+    assert plugin.decoder is not None
+    plugin.decoder.close()
+    finals = [e.alternatives[0].text for e in events if e.type == stt.SpeechEventType.FINAL_TRANSCRIPT]
+    assert len(finals) == 1 and overlap(finals[0], JFK_TEXT) > 0.9, finals
 
 
 @pytest.fixture

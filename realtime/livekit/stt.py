@@ -1,7 +1,8 @@
 """livekit-agents STT plugin over our Whisper recognizer and our Listener.
 
 Streaming goes through the same Listener the app uses (webrtc/Silero VAD, preroll, partials with local
-agreement, the `vad.silence_ms` endpoint), so a LiveKit room hears exactly as the desktop does, and the session
+agreement, the end-of-turn judge and the process's one decode queue when given, else the `vad.silence_ms`
+endpoint), so a LiveKit room hears exactly as the desktop does and is not cut off mid-thought, and the session
 can take its turn boundaries from this STT (`turn_detection="stt"`): START_OF_SPEECH, INTERIM_TRANSCRIPT,
 FINAL_TRANSCRIPT, then END_OF_SPEECH. `recognize` decodes one buffer with the final beam.
 """
@@ -22,7 +23,9 @@ from livekit.agents.utils import AudioBuffer
 
 from base.audio import LISTEN_RATE, to_float32, to_pcm16
 from base.events import ErrorEvent, Event, FinalTranscript, PartialTranscript, SpeechEnded, SpeechStarted
-from core.config import SttConfig, VadConfig
+from core.config import SttConfig, TurnConfig, VadConfig
+from realtime.decoding import DecodeScheduler
+from realtime.end_of_turn import TurnJudge
 from realtime.listener import Listener
 from realtime.stt import SpeechToText
 from realtime.vad import VoiceActivity
@@ -44,11 +47,13 @@ class WhisperSTT(stt.STT):
     """Our Whisper as a livekit STT: streaming with interim results, and batch `recognize`."""
 
     def __init__(self, recognizer: SpeechToText, *, vad_cfg: VadConfig, stt_cfg: SttConfig,
-                 new_vad: Callable[[], VoiceActivity], language: str = "en") -> None:
+                 new_vad: Callable[[], VoiceActivity], language: str = "en", judge: TurnJudge | None = None,
+                 turn_cfg: TurnConfig | None = None, decoder: DecodeScheduler | None = None) -> None:
         super().__init__(capabilities=stt.STTCapabilities(streaming=True, interim_results=True,
                                                           offline_recognize=True))
         self.recognizer, self.vad_cfg, self.stt_cfg, self.new_vad = recognizer, vad_cfg, stt_cfg, new_vad
         self.language = language
+        self.judge, self.turn_cfg, self.decoder = judge, turn_cfg, decoder  # None: fixed endpoint, own queue
 
     @property
     def model(self) -> str:
@@ -85,7 +90,8 @@ class ListenerStream(stt.RecognizeStream):
 
     async def _run(self) -> None:
         w = self._whisper
-        listener = Listener(w.new_vad(), w.recognizer, w.vad_cfg, w.stt_cfg, self._on_event)
+        listener = Listener(w.new_vad(), w.recognizer, w.vad_cfg, w.stt_cfg, self._on_event, decoder=w.decoder,
+                            judge=w.judge, turn_cfg=w.turn_cfg)
         try:
             async for item in self._input_ch:
                 if isinstance(item, self._FlushSentinel):
