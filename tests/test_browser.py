@@ -165,24 +165,30 @@ def test_microphone_turn_shows_the_transcript_and_speaks_the_reply(live: LiveApp
     assert stats["playedSamples"] > live.settings.tts.sample_rate  # and the reply was spoken
 
 
-@pytest.fixture(scope="module")
-def barge_in_wav(tmp_path_factory: pytest.TempPathFactory, jfk_path: Path) -> Path:
-    """The fake mic: the user asks for a story (Piper's voice), waits 7 s, then talks over the reply."""
+def mic_asking_for_a_story_then(tmp_path_factory: pytest.TempPathFactory, name: str,
+                                 over: np.ndarray, rate: int = 44100) -> Path:
+    """The fake mic: the user asks for a story (Piper's voice), waits 7 s, then says `over` over the reply."""
     import soxr
 
     from realtime.tts.piper_voice import PiperTTS
 
-    rate = 44100
     ask = asyncio.run(PiperTTS(sample_rate=22050).synthesize("Please tell me a long story."))
     ask_pcm = soxr.resample(ask.audio.astype(np.float32) / 32768, 22050, rate)
-    jfk, jfk_rate = sf.read(str(jfk_path), dtype="float32", always_2d=True)
-    talk_over = soxr.resample(jfk.mean(axis=1), jfk_rate, rate)[: rate * 3]
-    gap = np.zeros(rate * 7, np.float32)
-    audio = np.concatenate([np.zeros(rate // 2, np.float32), ask_pcm, gap, talk_over,
+    audio = np.concatenate([np.zeros(rate // 2, np.float32), ask_pcm, np.zeros(rate * 7, np.float32), over,
                             np.zeros(rate * 60, np.float32)])
-    out = tmp_path_factory.mktemp("mic") / "barge_in.wav"
+    out = tmp_path_factory.mktemp("mic") / name
     sf.write(str(out), audio, rate, subtype="PCM_16")
     return out
+
+
+@pytest.fixture(scope="module")
+def barge_in_wav(tmp_path_factory: pytest.TempPathFactory, jfk_path: Path) -> Path:
+    """Kennedy's first 3 s over the story."""
+    import soxr
+
+    jfk, jfk_rate = sf.read(str(jfk_path), dtype="float32", always_2d=True)
+    return mic_asking_for_a_story_then(tmp_path_factory, "barge_in.wav",
+                                       soxr.resample(jfk.mean(axis=1), jfk_rate, 44100)[: 44100 * 3])
 
 
 def test_talking_over_the_reply_interrupts_it(live: LiveApp, barge_in_wav: Path) -> None:
@@ -212,20 +218,14 @@ def test_talking_over_the_reply_interrupts_it(live: LiveApp, barge_in_wav: Path)
 
 @pytest.fixture(scope="module")
 def backchannel_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fake mic: the user asks for a story, waits 7 s, then says "okay" over the reply (Piper's voice)."""
+    """Piper's "Okay." over the story."""
     import soxr
 
     from realtime.tts.piper_voice import PiperTTS
 
-    rate = 44100
-    piper = PiperTTS(sample_rate=22050)
-    ask, okay = (soxr.resample(asyncio.run(piper.synthesize(text)).audio.astype(np.float32) / 32768, 22050, rate)
-                 for text in ("Please tell me a long story.", "Okay."))
-    audio = np.concatenate([np.zeros(rate // 2, np.float32), ask, np.zeros(rate * 7, np.float32), okay,
-                            np.zeros(rate * 60, np.float32)])
-    out = tmp_path_factory.mktemp("mic") / "backchannel.wav"
-    sf.write(str(out), audio, rate, subtype="PCM_16")
-    return out
+    okay = asyncio.run(PiperTTS(sample_rate=22050).synthesize("Okay."))
+    return mic_asking_for_a_story_then(tmp_path_factory, "backchannel.wav",
+                                       soxr.resample(okay.audio.astype(np.float32) / 32768, 22050, 44100))
 
 
 def test_okay_over_the_reply_holds_the_pages_player_and_it_goes_on(live: LiveApp, backchannel_wav: Path) -> None:

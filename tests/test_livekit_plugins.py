@@ -73,6 +73,28 @@ def whisper_plugin(settings: Settings, recognizer: SpeechToText) -> WhisperSTT:
                       new_vad=lambda: build_vad(settings.vad))
 
 
+async def stream_at_a_rooms_pace(plugin: WhisperSTT, pcm: np.ndarray, rate: int) -> list[stt.SpeechEvent]:
+    """Every event of one stream fed `pcm` in 20 ms frames in real time, as from a room (partials need the
+    decoder free now and then, and the end of turn is judged by the clock)."""
+    stream = plugin.stream()
+    events: list[stt.SpeechEvent] = []
+
+    async def collect() -> None:
+        async for ev in stream:
+            events.append(ev)
+
+    reader = asyncio.create_task(collect())
+    clock = asyncio.get_running_loop().time
+    start = clock()
+    for i, frame in enumerate(frames_of(pcm, rate)):
+        await asyncio.sleep(max(0.0, start + i * 0.02 - clock()))
+        stream.push_frame(frame)
+    stream.end_input()
+    await asyncio.wait_for(reader, 60)
+    await stream.aclose()
+    return events
+
+
 def jfk_pcm(path: Path) -> np.ndarray:
     audio, rate = sf.read(str(path), dtype="float32")  # float: to_pcm16 averages int16 channels wrongly
     return to_pcm16(audio, rate, LISTEN_RATE)
@@ -91,20 +113,7 @@ async def test_stt_streams_partials_finals_and_turn_ends(settings: Settings, rec
     plugin = whisper_plugin(settings, recognizer)
     pcm48 = to_pcm16(jfk_pcm(jfk_path), LISTEN_RATE, 48000)
     silence = np.zeros(48000, dtype=np.int16)  # a second of silence ends the last turn
-    stream = plugin.stream()
-    events: list[stt.SpeechEvent] = []
-
-    async def collect() -> None:
-        async for ev in stream:
-            events.append(ev)
-
-    reader = asyncio.create_task(collect())
-    for frame in frames_of(np.concatenate([pcm48, silence]), 48000):
-        stream.push_frame(frame)
-        await asyncio.sleep(0.02)  # real time, as from a room: partials need the decoder free now and then
-    stream.end_input()
-    await asyncio.wait_for(reader, 60)
-    await stream.aclose()
+    events = await stream_at_a_rooms_pace(plugin, np.concatenate([pcm48, silence]), 48000)
     kinds = [e.type for e in events]
     T = stt.SpeechEventType
     assert kinds[0] == T.START_OF_SPEECH and kinds[-1] == T.END_OF_SPEECH
@@ -126,21 +135,8 @@ async def test_stt_waits_out_a_pause_mid_thought_like_the_app(settings: Settings
     plugin = WhisperSTT(recognizer, vad_cfg=settings.vad, stt_cfg=settings.stt,
                         new_vad=lambda: build_vad(settings.vad), judge=build_end_of_turn(settings.turn),
                         turn_cfg=settings.turn, decoder=DecodeScheduler(recognizer))
-    stream = plugin.stream()
-    events: list[stt.SpeechEvent] = []
-
-    async def collect() -> None:
-        async for ev in stream:
-            events.append(ev)
-
-    reader = asyncio.create_task(collect())
-    start = asyncio.get_running_loop().time()
-    for i, frame in enumerate(frames_of(np.concatenate([jfk_pcm(jfk_path), np.zeros(40000, np.int16)]), 16000)):
-        await asyncio.sleep(max(0.0, start + i * 0.02 - asyncio.get_running_loop().time()))  # a room's pace
-        stream.push_frame(frame)
-    stream.end_input()
-    await asyncio.wait_for(reader, 60)
-    await stream.aclose()
+    events = await stream_at_a_rooms_pace(plugin, np.concatenate([jfk_pcm(jfk_path), np.zeros(40000, np.int16)]),
+                                          LISTEN_RATE)
     assert plugin.decoder is not None
     plugin.decoder.close()
     finals = [e.alternatives[0].text for e in events if e.type == stt.SpeechEventType.FINAL_TRANSCRIPT]
