@@ -264,7 +264,8 @@ class TurnCandidate(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class SpeechResumed(Event):
-    """Internal: the speaker went on after a candidate; a reply prepared from it is stale."""
+    """Internal: the speaker went on after a candidate (or the audio model heard more coming); a reply
+    prepared from it is stale."""
 
     type: ClassVar[str] = "speech_resumed"
     wire: ClassVar[bool] = False

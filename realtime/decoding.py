@@ -7,6 +7,8 @@ voice-to-voice p50 of 55 s. Here one worker thread takes the most urgent job fir
 each in order of arrival), and listeners skip a partial while anyone's decode is waiting, so partials use
 only the time that is left over. A partial already running when a final arrives is given up at the
 recognizer's checkpoints around Whisper's encoder; one already in the decoder (which cannot be stopped) finishes.
+A decode whose future is cancelled while it runs (a pause decode gone stale: the speaker went on) is given up
+at the same checkpoints, so a word gap's decode does not hold up the real pause behind it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from base.audio import LISTEN_RATE
 from realtime.stt import SpeechToText
 
 FINAL, PARTIAL = 0, 1
-_Job = tuple[int, int, np.ndarray | None, bool, "concurrent.futures.Future[str] | None", str | None]
+_Job = tuple[int, int, np.ndarray | None, bool, "concurrent.futures.Future[str] | None", str | None,
+             threading.Event | None]
 
 
 class DecodeScheduler:
@@ -52,17 +55,21 @@ class DecodeScheduler:
         return self._waiting
 
     def submit(self, audio: np.ndarray, *, final: bool, prompt: str | None = None) -> asyncio.Future[str]:
+        """Cancelling the returned future drops a queued decode and gives up a running one at a checkpoint."""
         cf: concurrent.futures.Future[str] = concurrent.futures.Future()
+        abandoned = threading.Event()
         with self._lock:
             self._waiting += 1
             self._finals_queued += final
-        self._jobs.put((FINAL if final else PARTIAL, next(self._order), audio, final, cf, prompt))
-        return asyncio.wrap_future(cf)
+        self._jobs.put((FINAL if final else PARTIAL, next(self._order), audio, final, cf, prompt, abandoned))
+        fut = asyncio.wrap_future(cf)
+        fut.add_done_callback(lambda f: abandoned.set() if f.cancelled() else None)
+        return fut
 
     def _work(self) -> None:
         while True:
-            _, _, audio, final, cf, prompt = self._jobs.get()
-            if cf is None or audio is None:
+            _, _, audio, final, cf, prompt, abandoned = self._jobs.get()
+            if cf is None or audio is None or abandoned is None:
                 return
             with self._lock:
                 self._finals_queued -= final
@@ -70,7 +77,7 @@ class DecodeScheduler:
                 if cf.set_running_or_notify_cancel():  # a session that closed gave up on it
                     try:
                         start = time.perf_counter()
-                        cf.set_result(self._transcribe(audio, final, prompt))
+                        cf.set_result(self._transcribe(audio, final, prompt, abandoned))
                         if final and len(audio):
                             self.last_final_rtf = round((time.perf_counter() - start) * LISTEN_RATE / len(audio), 3)
                     except Exception as exc:
@@ -79,17 +86,14 @@ class DecodeScheduler:
                 with self._lock:
                     self._waiting -= 1
 
-    def _transcribe(self, audio: np.ndarray, final: bool, prompt: str | None) -> str:
+    def _transcribe(self, audio: np.ndarray, final: bool, prompt: str | None, abandoned: threading.Event) -> str:
         kwargs: dict[str, object] = {}
         if prompt is not None and self._takes_prompt:
             kwargs["prompt"] = prompt
-        if not final and self._takes_give_up:
-            kwargs["give_up"] = self._final_waiting
+        if self._takes_give_up:  # a partial also gives way to a queued final
+            kwargs["give_up"] = abandoned.is_set if final else lambda: abandoned.is_set() or self._finals_queued > 0
         return self.stt.transcribe(audio, final=final, **kwargs)
-
-    def _final_waiting(self) -> bool:
-        return self._finals_queued > 0
 
     def close(self) -> None:
         """Stop the worker after the job it is on; queued jobs are dropped with it."""
-        self._jobs.put((-1, -1, None, False, None, None))
+        self._jobs.put((-1, -1, None, False, None, None, None))

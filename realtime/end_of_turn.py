@@ -43,7 +43,24 @@ class TurnJudge(Protocol):
         """The audio's P(finished) for float32 16 kHz speech ending at the pause (blocking, off the loop)."""
         ...
 
+    def needs_audio(self, text: str) -> bool:
+        """Whether the audio model's P can change the verdict on these words (if not, it is not asked)."""
+        ...
+
     def decide(self, p_audio: float | None, text: str) -> Verdict: ...
+
+
+def audio_decides(text: str) -> bool:
+    """False when the words settle the verdict alone: a word cue holds the turn whatever the audio says, and
+    a question with no cue ends it (see `EndOfTurn.decide`); a lone ellipsis or a statement needs the audio."""
+    cue = unfinished_cue(text)
+    if cue is not None:
+        return cue == ELLIPSIS
+    return not _is_question(text)
+
+
+def _is_question(text: str) -> bool:
+    return text.rstrip().rstrip('"').endswith("?")
 
 
 def model_path(cfg: TurnConfig) -> Path:
@@ -87,6 +104,9 @@ class EndOfTurn:
     def p_finished(self, audio: np.ndarray) -> float | None:
         return self.model(audio) if self.model is not None else None
 
+    def needs_audio(self, text: str) -> bool:
+        return self.model is not None and audio_decides(text)
+
     def decide(self, p_audio: float | None, text: str) -> Verdict:
         """Finished: no cue of going on, and the audio agrees or the words end a question.
 
@@ -100,7 +120,7 @@ class EndOfTurn:
         cue = unfinished_cue(text)
         if cue == ELLIPSIS and p_audio is not None and p_audio >= SURE:
             cue = None  # the audio hears a falling end where Whisper guessed a trailing-off voice: "Yes..."
-        question = text.rstrip().rstrip('"').endswith("?")
+        question = _is_question(text)
         finished = cue is None and (p_audio is None or p_audio >= self.cfg.threshold or question)
         return Verdict(finished, p_audio, cue, text)
 

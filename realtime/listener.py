@@ -31,13 +31,13 @@ from base.events import (
     SpeechEnded,
     SpeechResumed,
     SpeechStarted,
-    TurnCandidate,
     now,
 )
 from core.config import SttConfig, TurnConfig, VadConfig
 from realtime.decoding import DecodeScheduler
 from realtime.end_of_turn import TurnJudge
-from realtime.stt import OVERLAP_PROMPT, PAUSE_PROMPT, DecodeAborted, SpeechToText
+from realtime.pauses import PauseJudging
+from realtime.stt import OVERLAP_PROMPT, DecodeAborted, SpeechToText
 from realtime.turn import MarkBook
 from realtime.utterance import Utterance
 from realtime.vad import VoiceActivity
@@ -45,11 +45,10 @@ from realtime.vad import VoiceActivity
 log = logging.getLogger(__name__)
 
 MAX_CANDIDATE_GAP_FRAMES = 2  # non-speech frames tolerated inside the speech that opens a turn
-SPECULATE_AT = 0.4  # start the final decode after this share of vad.silence_ms
 FINAL_TAIL_MS = 300  # silence kept after the last speech frame for the final decode
 
 
-class Listener:
+class Listener(PauseJudging):
     """Turns a stream of int16 16 kHz frames into turn events; see the module docstring for the policy.
 
     Everything it says goes through `emit`, one channel of typed events: speech started/ended, partial and
@@ -252,71 +251,6 @@ class Listener:
             u.shown = text
             self._mark(u.turn_id, "first_partial", now())
             self._emit(PartialTranscript(turn_id=u.turn_id, text=text))
-
-    @property
-    def _speculate_after(self) -> int:  # silence frames after which the final decode starts speculatively
-        ms: float
-        if self.judge is not None:
-            ms = self.turn_cfg.judge_after_ms
-        else:
-            ms = self.vad_cfg.preemptive_ms or SPECULATE_AT * self.vad_cfg.silence_ms
-        return max(1, round(ms / self.frame_ms))
-
-    def _endpoint_ms(self, u: Utterance) -> int:
-        """The silence that ends this turn: short once judged finished, the long limit while unfinished/unjudged."""
-        if self.judge is None:
-            return self.vad_cfg.silence_ms
-        if u.verdict is not None and u.verdict.finished:
-            return self.turn_cfg.finished_silence_ms
-        return self.turn_cfg.unfinished_silence_ms
-
-    def _speculate(self, u: Utterance) -> None:  # never skipped: a busy decoder would leave the pause unjudged
-        at = u.samples
-        audio = u.audio()
-        fut = self._decode(audio, final=True, prompt=u.prompt or (PAUSE_PROMPT if self.judge is not None else None))
-        u.speculative = (at, fut)
-        if self.judge is None:
-            fut.add_done_callback(lambda f: self._offer_candidate(u, at, f))
-            return
-        task = asyncio.get_running_loop().create_task(self._judge(self.judge, u, at, fut, audio))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _judge(self, judge: TurnJudge, u: Utterance, at: int, fut: asyncio.Future[str],
-                     audio: np.ndarray) -> None:
-        """At a pause: the audio model and the pause transcript decide whether the turn is over."""
-        try:
-            p = await asyncio.to_thread(judge.p_finished, audio)
-        except Exception as exc:  # a broken model must not stop the listening: the words decide alone
-            log.warning("end-of-turn audio model failed: %s", exc)
-            p = None
-        try:
-            text = (await asyncio.shield(fut)).strip()
-        except Exception:
-            return  # reported when the final is taken from it
-        if u.closed or u.last_speech_end > at or not text:
-            return
-        u.verdict = judge.decide(p, text)
-        if u.verdict.finished:  # the decision that ends the turn: the last pause's, not the first
-            self.markbook.of(u.turn_id)["turn_judged"] = now()
-        log.debug("pause judged %s (P %s, cue %s): %r", "finished" if u.verdict.finished else "unfinished",
-                  p, u.verdict.cue, text)
-        if not u.verdict.finished:
-            return
-        self._offer_candidate(u, at, fut)
-        if u.silence_frames * self.frame_ms >= self.turn_cfg.finished_silence_ms and self._utt is u:
-            self._end(u, "silence")
-
-    def _offer_candidate(self, u: Utterance, at: int, fut: asyncio.Future[str]) -> None:
-        """Offer the speculative transcript while the silence lasts: the reply can start before the endpoint."""
-        if not self.vad_cfg.preemptive_ms or u.closed or fut.cancelled() or fut.exception() is not None:
-            return
-        if u.speculative is None or u.speculative[0] != at or u.last_speech_end > at:
-            return
-        text = fut.result().strip()
-        if text:
-            u.candidate_sent = True
-            self._emit(TurnCandidate(turn_id=u.turn_id, text=text))
 
     def _end(self, u: Utterance, reason: str) -> None:
         u.closed = True

@@ -60,6 +60,43 @@ async def test_a_running_partial_gives_up_when_a_final_is_queued() -> None:
         decoder.close()
 
 
+class SlowFinalStt(CheckpointStt):
+    """Finals "encode" for up to 5 s, asking `give_up` at the checkpoint; the second one is quick."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.finals = 0
+
+    def transcribe(self, audio: np.ndarray, *, final: bool = False,
+                   give_up: Callable[[], bool] | None = None) -> str:
+        self.finals += final
+        if not final or self.finals > 1:
+            return "the real pause"
+        self.partial_started.set()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if give_up is not None and give_up():
+                raise DecodeAborted("stale")
+            time.sleep(0.005)
+        return "the word gap"
+
+
+async def test_a_running_pause_decode_that_went_stale_is_given_up() -> None:
+    """The speaker went on after a word gap: its pause decode, already running, must not make the real pause
+    wait behind it (cancelling the future gives it up at Whisper's checkpoint)."""
+    stt = SlowFinalStt()
+    decoder = DecodeScheduler(stt)
+    try:
+        gap = decoder.submit(np.zeros(16000, np.float32), final=True)
+        await asyncio.to_thread(stt.partial_started.wait, 5)
+        gap.cancel()
+        real = decoder.submit(np.zeros(16000, np.float32), final=True)
+        assert await asyncio.wait_for(real, 2) == "the real pause"  # not after the gap's 5 s
+        assert decoder.waiting == 0
+    finally:
+        decoder.close()
+
+
 class AbortingStt:
     """Every partial is given up (as when a pause decode always comes first); finals hear the words."""
 

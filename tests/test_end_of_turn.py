@@ -14,10 +14,10 @@ import pytest
 from faster_whisper import decode_audio
 
 from app.bench_voices import espeak_say
-from base.events import Event, FinalTranscript, TurnCandidate
+from base.events import Event, FinalTranscript, SpeechResumed, TurnCandidate
 from core.config import SttConfig, TurnConfig, VadConfig
 from realtime.audio_in import feed
-from realtime.end_of_turn import EndOfTurn, Verdict, build_end_of_turn, model_path
+from realtime.end_of_turn import EndOfTurn, Verdict, audio_decides, build_end_of_turn, model_path
 from realtime.listener import Listener
 from realtime.vad import build_vad
 from tests.transcripts import JFK_TEXT, wer
@@ -52,6 +52,9 @@ class FixedP:
     def p_finished(self, audio: np.ndarray) -> float | None:
         self.calls += 1
         return self.p
+
+    def needs_audio(self, text: str) -> bool:
+        return audio_decides(text)
 
     def decide(self, p_audio: float | None, text: str) -> Verdict:
         return self.words.decide(p_audio, text)
@@ -102,6 +105,58 @@ async def test_a_finished_question_is_answered_after_the_short_silence() -> None
     assert waited(listener, events) < 0.5  # not the 1.8 s limit nor the 700 ms fixed endpoint
     assert any(isinstance(e, TurnCandidate) for e in events)  # the reply was started once judged finished
     assert any(p is not None for p in stt.prompts)  # the decode at the pause was primed for punctuation
+
+
+class Timeline(FixedP):
+    """FixedP that notes when the audio model is asked, among the listener's events."""
+
+    def __init__(self, p: float, events: list[Event]) -> None:
+        super().__init__(p)
+        self.events = events
+        self.asked_after: list[int] = []  # how many events were out when the model was asked
+
+    def p_finished(self, audio: np.ndarray) -> float | None:
+        self.asked_after.append(len(self.events))
+        return super().p_finished(audio)
+
+
+async def listen_into(events: list[Event], audio: np.ndarray, stt: object, judge: object) -> Listener:
+    listener = Listener(build_vad(VadConfig()), stt, VadConfig(), SttConfig(), events.append,  # type: ignore[arg-type]
+                        judge=judge, turn_cfg=TURN)  # type: ignore[arg-type]
+    await feed(audio, listener.push)
+    await listener.flush()
+    await listener.aclose()
+    return listener
+
+
+async def test_a_question_is_judged_on_its_words_without_the_audio_model() -> None:
+    events: list[Event] = []
+    judge = Timeline(0.03, events)  # an audio model that would hold it (espeak-ng's flat voice gets 0.04)
+    listener = await listen_into(events, np.concatenate([tone(1.2), silence(1.5)]),
+                                 TextBySeconds([(0.0, "What time is it?")]), judge)
+    assert finals(events) == ["What time is it?"] and waited(listener, events) < 0.5
+    assert judge.calls == 0  # the words settled it: no 30-50 ms of ONNX on the way to the reply
+
+
+async def test_a_statement_starts_the_reply_before_the_audio_model_is_asked() -> None:
+    events: list[Event] = []
+    judge = Timeline(0.9, events)
+    await listen_into(events, np.concatenate([tone(1.2), silence(1.5)]), TextBySeconds([(0.0, "Paris.")]), judge)
+    last = max(i for i, e in enumerate(events) if isinstance(e, TurnCandidate))  # the pause that ended it
+    assert judge.asked_after and last < judge.asked_after[-1]  # the model thinks while Smart Turn listens
+    assert finals(events) == ["Paris."] and not [e for e in events[last:] if isinstance(e, SpeechResumed)]
+
+
+async def test_the_audio_model_withdraws_a_reply_started_on_the_words() -> None:
+    """"Ask not." reads as finished, but the voice is going on (JFK's P 0.01-0.04): the early reply is
+    withdrawn at once, and the one turn is answered when it is over."""
+    events: list[Event] = []
+    stt = TextBySeconds([(0.0, "Ask not."), (2.5, "Ask not what your country can do for you.")])
+    audio = np.concatenate([tone(1.0), silence(1.1), tone(1.0), silence(2.5)])
+    await listen_into(events, audio, stt, Timeline(0.03, events))
+    kinds = [type(e).__name__ for e in events if isinstance(e, (TurnCandidate, SpeechResumed, FinalTranscript))]
+    assert kinds[:2] == ["TurnCandidate", "SpeechResumed"]  # withdrawn before the speaker went on
+    assert finals(events) == ["Ask not what your country can do for you."]
 
 
 class StuckUntil(TextBySeconds):
