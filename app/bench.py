@@ -133,7 +133,7 @@ async def run_clip(engines: Any, clip: Clip, mode: str, output: AudioOutput, stt
     for ev in (e for e in events if isinstance(e, Latency)):
         iv = dict(ev.intervals)
         # the end of turn: judged (the listener's decision) or the fixed endpoint silence
-        endpoint_s = iv.get("eos_to_decision", silence_s)
+        endpoint_s = min(iv.get("eos_to_decision", silence_s), iv.get("eos_to_request", silence_s))
         if "eos_to_final" in iv and "eos_to_decision" not in iv:
             iv["final_lag"] = round(iv["eos_to_final"] - silence_s, 3)
         if "voice_to_voice" in iv and "request_to_first_phrase" in iv:

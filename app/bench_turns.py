@@ -84,7 +84,7 @@ async def run(settings: Settings, jfk: Path | None, voices: dict[str, Say]) -> d
             final = next((e for e in events if isinstance(e, FinalTranscript)), None)
             m = listener.marks(final.turn_id) if final is not None else {}
             row: dict[str, object] = {k: round(m[k] - m["speech_end"], 3)
-                                      for k in ("turn_judged", "endpoint", "final") if k in m}
+                                      for k in ("turn_offered", "turn_judged", "endpoint", "final") if k in m}
             questions.append({"voice": voice, "text": text, "heard": final.text if final else "", **row})
             print(f"  question ({voice}): {text!r} -> {row}", flush=True)
     return {"judge": settings.turn.detector if judge is not None else "off", "voices": list(voices),
@@ -107,7 +107,7 @@ def main(settings: Settings, argv: list[str]) -> int:
     qs = res["questions"]
     assert isinstance(qs, list)
     for voice in voices:
-        for key in ("turn_judged", "endpoint", "final"):
+        for key in ("turn_offered", "turn_judged", "endpoint", "final"):
             vals = [q[key] for q in qs if key in q and q["voice"] == voice]
             if vals:
                 print(f"{voice}: end of speech -> {key}: p50 {statistics.median(vals):.3f} s, max {max(vals):.3f} s")

@@ -22,6 +22,7 @@ INTERVALS: dict[str, tuple[str, str]] = {
     "turn_total": ("turn_start", "done"),
     # the rest of voice-to-voice, step by step (the benchmark's breakdown)
     "eos_to_decision": ("speech_end", "turn_judged"),
+    "eos_to_request": ("speech_end", "turn_start"),  # a reply starts on words that let the turn end
     "decision_to_request": ("turn_judged", "turn_start"),
     "final_to_request": ("final", "turn_start"),
     "first_token_to_first_phrase": ("llm_first_token", "first_phrase"),

@@ -116,6 +116,7 @@ class PauseJudging:
         text = fut.result().strip()
         if text:
             u.candidate_sent = True
+            self.markbook.of(u.turn_id)["turn_offered"] = now()  # the reply starts here (the last offer counts)
             self._emit(TurnCandidate(turn_id=u.turn_id, text=text))
 
     def _withdraw(self, u: Utterance) -> None:
