@@ -37,12 +37,17 @@ class CheckpointStt:
         if final:
             return "the final"
         self.partial_started.set()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if give_up is not None and give_up():
-                raise DecodeAborted("given up")
-            time.sleep(0.005)
-        return "the partial"
+        return encode_until_given_up(give_up, "the partial")
+
+
+def encode_until_given_up(give_up: Callable[[], bool] | None, text: str) -> str:
+    """A 5 s "encoder" that asks `give_up` every 5 ms, as Whisper's checkpoint would be asked."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if give_up is not None and give_up():
+            raise DecodeAborted("given up")
+        time.sleep(0.005)
+    return text
 
 
 async def test_a_running_partial_gives_up_when_a_final_is_queued() -> None:
@@ -73,12 +78,7 @@ class SlowFinalStt(CheckpointStt):
         if not final or self.finals > 1:
             return "the real pause"
         self.partial_started.set()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if give_up is not None and give_up():
-                raise DecodeAborted("stale")
-            time.sleep(0.005)
-        return "the word gap"
+        return encode_until_given_up(give_up, "the word gap")
 
 
 async def test_a_running_pause_decode_that_went_stale_is_given_up() -> None:
