@@ -7,8 +7,9 @@ voice-to-voice p50 of 55 s. Here one worker thread takes the most urgent job fir
 each in order of arrival), and listeners skip a partial while anyone's decode is waiting, so partials use
 only the time that is left over. A partial already running when a final arrives is given up at the
 recognizer's checkpoints around Whisper's encoder; one already in the decoder (which cannot be stopped) finishes.
-A decode whose future is cancelled while it runs (a pause decode gone stale: the speaker went on) is given up
-at the same checkpoints, so a word gap's decode does not hold up the real pause behind it.
+A decode that is abandoned (a pause decode gone stale: the speaker went on) is given up at the same
+checkpoints, so a word gap's decode does not hold up the real pause behind it; one already in the decoder
+still delivers its words, which the listener keeps (see `realtime.pauses`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import itertools
 import queue
 import threading
 import time
+import weakref
 
 import numpy as np
 
 from base.audio import LISTEN_RATE
-from realtime.stt import SpeechToText
+from realtime.stt import DecodeAborted, SpeechToText
 
 FINAL, PARTIAL = 0, 1
 _Job = tuple[int, int, np.ndarray | None, bool, "concurrent.futures.Future[str] | None", str | None,
@@ -46,6 +48,7 @@ class DecodeScheduler:
         self._order = itertools.count()
         self._lock = threading.Lock()
         self._waiting = 0  # submitted and not finished, over every session
+        self._flags: weakref.WeakKeyDictionary[asyncio.Future[str], threading.Event] = weakref.WeakKeyDictionary()
         self._thread = threading.Thread(target=self._work, name="stt-decoder", daemon=True)
         self._thread.start()
 
@@ -55,7 +58,8 @@ class DecodeScheduler:
         return self._waiting
 
     def submit(self, audio: np.ndarray, *, final: bool, prompt: str | None = None) -> asyncio.Future[str]:
-        """Cancelling the returned future drops a queued decode and gives up a running one at a checkpoint."""
+        """Cancelling the returned future (or `abandon`) drops a queued decode and gives up a running one at a
+        checkpoint."""
         cf: concurrent.futures.Future[str] = concurrent.futures.Future()
         abandoned = threading.Event()
         with self._lock:
@@ -64,7 +68,15 @@ class DecodeScheduler:
         self._jobs.put((FINAL if final else PARTIAL, next(self._order), audio, final, cf, prompt, abandoned))
         fut = asyncio.wrap_future(cf)
         fut.add_done_callback(lambda f: abandoned.set() if f.cancelled() else None)
+        self._flags[fut] = abandoned
         return fut
+
+    def abandon(self, fut: asyncio.Future[str]) -> None:
+        """Its result is no longer needed, but is still taken if it comes: a queued decode is dropped and a
+        running one given up at a checkpoint (both end in `DecodeAborted`); one in the decoder finishes."""
+        flag = self._flags.get(fut)
+        if flag is not None:
+            flag.set()
 
     def _work(self) -> None:
         while True:
@@ -76,6 +88,8 @@ class DecodeScheduler:
             try:
                 if cf.set_running_or_notify_cancel():  # a session that closed gave up on it
                     try:
+                        if abandoned.is_set():
+                            raise DecodeAborted("abandoned before it started")
                         start = time.perf_counter()
                         cf.set_result(self._transcribe(audio, final, prompt, abandoned))
                         if final and len(audio):

@@ -197,12 +197,15 @@ class Listener(PauseJudging):
     def _utterance_frame(self, u: Utterance, frame: np.ndarray, speech: bool) -> None:
         u.append(frame)
         if speech:
+            if u.silence_frames:
+                self._resumed(u)
             u.silence_frames = 0
             u.last_speech_end = u.samples
             u.verdict = None
-            if u.speculative is not None:  # the pause decode is stale: dropped if it has not started yet
-                u.speculative[1].cancel()
-                u.speculative = None
+            if u.speculative is not None:  # the pause decode is stale: given up unless in Whisper's decoder
+                if u.pause_job is not None:
+                    self.decoder.abandon(u.pause_job)
+                u.speculative = u.pause_job = None
             if u.candidate_sent:  # the speaker went on: a reply prepared from the candidate is stale
                 u.candidate_sent = False
                 self._emit(SpeechResumed(turn_id=u.turn_id))

@@ -22,12 +22,35 @@ from core.config import TurnConfig, VadConfig
 from realtime.end_of_turn import TurnJudge
 from realtime.stt import PAUSE_PROMPT
 from realtime.turn import MarkBook
+from realtime.turn_text import unfinished_cue
 from realtime.utterance import Utterance
 
 log = logging.getLogger(__name__)
 
 SPECULATE_AT = 0.4  # without a judge: start the final decode after this share of vad.silence_ms
 SURE_WORDS = 1.0  # the P given to `decide` to ask "would the words let this turn end?"
+SENTENCE_ENDS = (".", "?", "!")
+COMMIT_GAP_MS = 200  # a gap at least this long after a decoded sentence end is taken as one
+MAX_CONTEXT = 400  # characters of the words so far given to Whisper as context (its prompt holds 223 tokens)
+
+
+def joined(said: str, tail: asyncio.Future[str]) -> asyncio.Future[str]:
+    """The words already said, then what `tail` decodes of the audio after them; cancelling one cancels both."""
+    whole: asyncio.Future[str] = tail.get_loop().create_future()
+
+    def done(f: asyncio.Future[str]) -> None:
+        if whole.done():
+            return
+        if f.cancelled():
+            whole.cancel()
+        elif (exc := f.exception()) is not None:
+            whole.set_exception(exc)
+        else:
+            whole.set_result(f"{said} {f.result().strip()}".strip())
+
+    tail.add_done_callback(done)
+    whole.add_done_callback(lambda w: tail.cancel() if w.cancelled() else None)
+    return whole
 
 
 class PauseJudging:
@@ -64,14 +87,50 @@ class PauseJudging:
     def _speculate(self, u: Utterance) -> None:  # never skipped: a busy decoder would leave the pause unjudged
         at = u.samples
         audio = u.audio()
-        fut = self._decode(audio, final=True, prompt=u.prompt or (PAUSE_PROMPT if self.judge is not None else None))
-        u.speculative = (at, fut)
         if self.judge is None:
+            fut = u.pause_job = self._decode(audio, final=True, prompt=u.prompt)
+            u.speculative = (at, fut)
             fut.add_done_callback(lambda f: self._offer_candidate(u, at, f))
             return
+        if u.committed is not None and u.prompt is None:  # the words up to an earlier sentence end are known
+            start, said = u.committed
+            u.pause_job = self._decode(audio[start:], final=True, prompt=f"{PAUSE_PROMPT} {said[-MAX_CONTEXT:]}")
+            fut = joined(said, u.pause_job)
+        else:
+            fut = u.pause_job = self._decode(audio, final=True, prompt=u.prompt or PAUSE_PROMPT)
+        u.speculative = (at, fut)
+        fut.add_done_callback(lambda f: self._commit(u, at, f))
         task = asyncio.get_running_loop().create_task(self._judge(self.judge, u, at, fut, audio))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _commit(self, u: Utterance, at: int, fut: asyncio.Future[str]) -> None:
+        """A pause decode that ends a sentence, in a gap of at least `COMMIT_GAP_MS`: its words stand, and the
+        next pause decodes only what came after (with them as Whisper's context). A short gap inside a sentence
+        ("What time [90 ms] is it?", written "What time.") is not a sentence end."""
+        if u.closed or u.prompt is not None or fut.cancelled() or fut.exception() is not None:
+            return
+        text = fut.result().strip()
+        if not text.endswith(SENTENCE_ENDS) or text.endswith(("...", "…")) or unfinished_cue(text) is not None:
+            return
+        if u.last_speech_end <= at:  # the gap goes on: its length decides when speech comes back
+            u.sentence_end = (at, text)
+        elif u.last_gap is not None and u.last_gap[0] == at and u.last_gap[1] >= COMMIT_GAP_MS:
+            self._keep(u, at, text)
+
+    def _resumed(self, u: Utterance) -> None:
+        """Speech again after a gap: a sentence end decoded in it stands if the gap was long enough."""
+        gap_ms = u.silence_frames * self.frame_ms
+        if u.speculative is not None:
+            u.last_gap = (u.speculative[0], gap_ms)
+        end, u.sentence_end = u.sentence_end, None
+        if end is not None and gap_ms >= COMMIT_GAP_MS:
+            self._keep(u, *end)
+
+    @staticmethod
+    def _keep(u: Utterance, at: int, text: str) -> None:
+        if u.committed is None or u.committed[0] < at:
+            u.committed = (at, text)
 
     @staticmethod
     def _stale(u: Utterance, at: int) -> bool:
@@ -101,6 +160,8 @@ class PauseJudging:
                   p, u.verdict.cue, text)
         if not u.verdict.finished:
             self._withdraw(u)
+            if u.sentence_end is not None and u.sentence_end[0] == at:
+                u.sentence_end = None  # the voice goes on ("Ask not." at P 0.03): not a sentence to build on
             return
         self.markbook.of(u.turn_id)["turn_judged"] = now()  # the decision that ends the turn: the last pause's
         self._offer_candidate(u, at, fut)

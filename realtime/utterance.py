@@ -26,6 +26,10 @@ class Utterance:
     shown: str = ""
     agreement: LocalAgreement = field(default_factory=LocalAgreement)
     speculative: tuple[int, asyncio.Future[str]] | None = None  # (audio end, decode) of the pause decode
+    pause_job: asyncio.Future[str] | None = None  # the decode queue's own future for it (abandoned when stale)
+    committed: tuple[int, str] | None = None  # (audio end, words) of a pause that ended a sentence
+    sentence_end: tuple[int, str] | None = None  # a pause decode that ends a sentence, until its gap is known
+    last_gap: tuple[int, float] | None = None  # (pause decode's audio end, ms of silence) of the last gap
     candidate_sent: bool = False
     verdict: Verdict | None = None  # the end-of-turn judge's word on the current pause
     stt_error_reported: bool = False

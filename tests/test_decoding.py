@@ -97,6 +97,54 @@ async def test_a_running_pause_decode_that_went_stale_is_given_up() -> None:
         decoder.close()
 
 
+class EncodeThenDecode:
+    """A decode in two halves: an "encoder" that asks `give_up` (Whisper's checkpoint), then a "decoder" that
+    cannot be stopped; `in_decoder` is set while the second half runs."""
+
+    def __init__(self) -> None:
+        self.in_encoder, self.in_decoder, self.go_on = threading.Event(), threading.Event(), threading.Event()
+
+    def transcribe(self, audio: np.ndarray, *, final: bool = False,
+                   give_up: Callable[[], bool] | None = None) -> str:
+        self.in_encoder.set()
+        self.go_on.wait(5)
+        if give_up is not None and give_up():
+            raise DecodeAborted("given up")
+        self.in_decoder.set()
+        time.sleep(0.2)
+        return "words of the gap."
+
+
+async def test_an_abandoned_decode_stops_in_the_encoder_but_keeps_words_the_decoder_wrote() -> None:
+    stt = EncodeThenDecode()
+    decoder = DecodeScheduler(stt)
+    try:
+        early = decoder.submit(np.zeros(16000, np.float32), final=True)
+        await asyncio.to_thread(stt.in_encoder.wait, 5)
+        decoder.abandon(early)
+        stt.go_on.set()
+        with pytest.raises(DecodeAborted):
+            await asyncio.wait_for(early, 4)
+        stt.in_encoder.clear()
+        late = decoder.submit(np.zeros(16000, np.float32), final=True)
+        await asyncio.to_thread(stt.in_decoder.wait, 5)
+        decoder.abandon(late)  # too late to stop: its words still come, and the listener may keep them
+        assert await asyncio.wait_for(late, 4) == "words of the gap."
+        stt.go_on.clear()
+        stt.in_encoder.clear()
+        busy = decoder.submit(np.zeros(16000, np.float32), final=True)
+        await asyncio.to_thread(stt.in_encoder.wait, 5)
+        queued = decoder.submit(np.zeros(16000, np.float32), final=True)
+        decoder.abandon(queued)
+        stt.go_on.set()
+        assert await asyncio.wait_for(busy, 4) == "words of the gap."
+        with pytest.raises(DecodeAborted):
+            await asyncio.wait_for(queued, 4)  # never started
+        assert decoder.waiting == 0
+    finally:
+        decoder.close()
+
+
 class AbortingStt:
     """Every partial is given up (as when a pause decode always comes first); finals hear the words."""
 

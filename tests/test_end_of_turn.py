@@ -19,6 +19,7 @@ from core.config import SttConfig, TurnConfig, VadConfig
 from realtime.audio_in import feed
 from realtime.end_of_turn import EndOfTurn, Verdict, audio_decides, build_end_of_turn, model_path
 from realtime.listener import Listener
+from realtime.stt import PAUSE_PROMPT, SpeechToText
 from realtime.vad import build_vad
 from tests.transcripts import JFK_TEXT, wer
 
@@ -159,6 +160,32 @@ async def test_the_audio_model_withdraws_a_reply_started_on_the_words() -> None:
     assert finals(events) == ["Ask not what your country can do for you."]
 
 
+class TwoSentences:
+    """Hears "I am going to Lisbon." in any audio decoded whole, and the second sentence in a tail decode that
+    is given the first as context; records (seconds of audio, prompt) of each pause decode."""
+
+    def __init__(self) -> None:
+        self.pause_decodes: list[tuple[float, str | None]] = []
+
+    def transcribe(self, audio: np.ndarray, *, final: bool = False, prompt: str | None = None) -> str:
+        if not final:
+            return ""
+        self.pause_decodes.append((len(audio) / SR, prompt))
+        return "What should I pack?" if prompt and "Lisbon" in prompt else "I am going to Lisbon."
+
+
+async def test_after_a_sentence_end_the_pause_decode_hears_only_what_came_after() -> None:
+    """The words up to a pause that ended a sentence stand: the last pause decodes only the rest (fewer tokens for
+    Whisper to write, which is most of a pause decode), with the first sentence as its context."""
+    stt = TwoSentences()
+    audio = np.concatenate([tone(1.5), silence(0.3), tone(1.2), silence(1.5)])
+    events, _ = await listen(audio, stt, FixedP(0.9))
+    assert finals(events) == ["I am going to Lisbon. What should I pack?"]
+    seconds, prompt = stt.pause_decodes[-1]
+    assert prompt is not None and prompt.endswith("I am going to Lisbon.") and prompt.startswith(PAUSE_PROMPT)
+    assert seconds < 1.6  # the second sentence and its silence, not the 3 s utterance
+
+
 class StuckUntil(TextBySeconds):
     """The fake recognizer on a machine that stalls: no decode finishes before `seconds` after it was made."""
 
@@ -256,6 +283,33 @@ async def test_paused_sentences_stay_one_turn_and_a_question_is_answered_soon() 
                                                     silence(2.5)]), stt, judge)
     assert len(finals(events)) == 1
     assert waited(listener, events) < 1.6  # judged finished: short of the 1.8 s an unfinished turn gets
+
+
+class Recording:
+    """A real recognizer that notes the seconds of audio each pause decode was given."""
+
+    def __init__(self, stt: SpeechToText) -> None:
+        self.stt = stt
+        self.pause_seconds: list[float] = []
+
+    def transcribe(self, audio: np.ndarray, *, final: bool = False, prompt: str | None = None) -> str:
+        if final:
+            self.pause_seconds.append(len(audio) / SR)
+        return self.stt.transcribe(audio, final=final, prompt=prompt)  # type: ignore[call-arg]
+
+
+@pytest.mark.slow
+@needs_model
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+async def test_a_two_sentence_question_is_decoded_from_its_second_sentence_with_the_same_words() -> None:
+    from realtime.stt import build_stt
+
+    text = "I want to start running in the mornings. How far should I go in the first week?"
+    question = espeak_say(text)  # one breath, with espeak-ng's own gap between the sentences
+    stt = Recording(build_stt(SttConfig()))
+    events, _ = await listen(np.concatenate([question, silence(1.5)]), stt, build_end_of_turn(TURN))
+    assert len(finals(events)) == 1 and wer(text, finals(events)[0]) <= 0.15, finals(events)
+    assert stt.pause_seconds[-1] < len(question) / SR - 1.0  # the second sentence, not the whole question
 
 
 def test_the_words_and_the_audio_decide_together() -> None:
