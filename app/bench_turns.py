@@ -7,6 +7,7 @@ like a microphone.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import shutil
@@ -93,6 +94,9 @@ async def run(settings: Settings, jfk: Path | None, voices: dict[str, Say]) -> d
 
 
 def main(settings: Settings, argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="launch.py bench --turns-only", description="Turn-taking only.")
+    p.add_argument("--out", type=Path, default=PROJECT_ROOT / "data" / "bench", help="output folder")
+    a = p.parse_args([x for x in argv if x != "--turns-only"])
     if shutil.which("espeak-ng") is None:
         print("bench --turns-only needs espeak-ng (apt-get install espeak-ng)")
         return 2
@@ -114,7 +118,9 @@ def main(settings: Settings, argv: list[str]) -> int:
     for voice in [*voices, "real"]:
         rows_v = [r for r in res["paused"] if r["voice"] == voice]  # type: ignore[attr-defined]
         print(f"false endpoints on {len(rows_v)} paused clips ({voice}): {_splits(rows_v)}")
-    out = PROJECT_ROOT / "data" / "bench" / "turns.json"
+    folder = a.out if a.out.is_absolute() else Path.cwd() / a.out
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / "turns.json"
     out.write_text(json.dumps(res, indent=1))
     print(f"written: {out}")
     return 0

@@ -34,6 +34,11 @@ COMMIT_GAP_MS = 200  # a gap at least this long after a decoded sentence end is 
 MAX_CONTEXT = 400  # characters of the words so far given to Whisper as context (its prompt holds 223 tokens)
 
 
+def ends_sentence(text: str) -> bool:
+    """Words that end a sentence and carry no cue of going on ("...", a comma, a dangling "the" do not)."""
+    return text.endswith(SENTENCE_ENDS) and not text.endswith(("...", "…")) and unfinished_cue(text) is None
+
+
 def joined(said: str, tail: asyncio.Future[str]) -> asyncio.Future[str]:
     """The words already said, then what `tail` decodes of the audio after them; cancelling one cancels both."""
     whole: asyncio.Future[str] = tail.get_loop().create_future()
@@ -99,19 +104,16 @@ class PauseJudging:
         else:
             fut = u.pause_job = self._decode(audio, final=True, prompt=u.prompt or PAUSE_PROMPT)
         u.speculative = (at, fut)
-        fut.add_done_callback(lambda f: self._commit(u, at, f))
         task = asyncio.get_running_loop().create_task(self._judge(self.judge, u, at, fut, audio))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _commit(self, u: Utterance, at: int, fut: asyncio.Future[str]) -> None:
-        """A pause decode that ends a sentence, in a gap of at least `COMMIT_GAP_MS`: its words stand, and the
-        next pause decodes only what came after (with them as Whisper's context). A short gap inside a sentence
-        ("What time [90 ms] is it?", written "What time.") is not a sentence end."""
-        if u.closed or u.prompt is not None or fut.cancelled() or fut.exception() is not None:
-            return
-        text = fut.result().strip()
-        if not text.endswith(SENTENCE_ENDS) or text.endswith(("...", "…")) or unfinished_cue(text) is not None:
+    def _sentence(self, u: Utterance, at: int, text: str, finished: bool) -> None:
+        """A pause that ends a sentence (the words end one, the audio agrees) in a gap of at least
+        `COMMIT_GAP_MS`: its words stand, and the next pause decodes only what came after (with them as Whisper's
+        context). A short gap inside a sentence ("What time [90 ms] is it?", written "What time.") or a list
+        read with falling pitch ("milk, [240 ms] eggs", written "milk.", P 0.01) is not one."""
+        if not finished or u.closed or u.prompt is not None or not ends_sentence(text):
             return
         if u.last_speech_end <= at:  # the gap goes on: its length decides when speech comes back
             u.sentence_end = (at, text)
@@ -138,30 +140,31 @@ class PauseJudging:
 
     async def _judge(self, judge: TurnJudge, u: Utterance, at: int, fut: asyncio.Future[str],
                      audio: np.ndarray) -> None:
-        """At a pause: the pause transcript, then the audio model where it can still change the verdict."""
+        """At a pause: the pause transcript, then the audio model where it can still change the verdict. Once
+        the speaker has gone on, only a sentence end is still worth judging (see `_sentence`)."""
         try:
             text = (await asyncio.shield(fut)).strip()
         except Exception:
             return  # reported when the final is taken from it
-        if self._stale(u, at) or not text:
+        if not text or u.closed or (self._stale(u, at) and not ends_sentence(text)):
             return
         p: float | None = None
         if judge.needs_audio(text):
-            if judge.decide(SURE_WORDS, text).finished:  # the words let it end: think now, the audio may withdraw it
+            if not self._stale(u, at) and judge.decide(SURE_WORDS, text).finished:  # think now; may be withdrawn
                 self._offer_candidate(u, at, fut)
             try:
                 p = await asyncio.to_thread(judge.p_finished, audio)
             except Exception as exc:  # a broken model must not stop the listening: the words decide alone
                 log.warning("end-of-turn audio model failed: %s", exc)
-            if self._stale(u, at):
-                return
-        u.verdict = judge.decide(p, text)
-        log.debug("pause judged %s (P %s, cue %s): %r", "finished" if u.verdict.finished else "unfinished",
-                  p, u.verdict.cue, text)
-        if not u.verdict.finished:
+        verdict = judge.decide(p, text)
+        self._sentence(u, at, text, verdict.finished)
+        if self._stale(u, at):
+            return
+        u.verdict = verdict
+        log.debug("pause judged %s (P %s, cue %s): %r", "finished" if verdict.finished else "unfinished",
+                  p, verdict.cue, text)
+        if not verdict.finished:
             self._withdraw(u)
-            if u.sentence_end is not None and u.sentence_end[0] == at:
-                u.sentence_end = None  # the voice goes on ("Ask not." at P 0.03): not a sentence to build on
             return
         self.markbook.of(u.turn_id)["turn_judged"] = now()  # the decision that ends the turn: the last pause's
         self._offer_candidate(u, at, fut)
