@@ -5,8 +5,9 @@ commas and "..." of speech that goes on). The words come first: a word cue ("mil
 and a question ends it, with no audio model asked. Otherwise the reply is started on the words at once (held
 back until the turn is confirmed, as every preemptive reply is) and Smart Turn hears the audio *after* the
 decode, not beside it: on two cores a 2-thread Whisper and a 1-thread ONNX model side by side slowed the pause
-decode from 0.12 s to 0.18-0.28 s, and the model's 30-50 ms alone cost less. If the audio says the speaker is
-going on, the early reply is withdrawn.
+decode from 0.12 s to 0.18-0.28 s, and the model's 50-70 ms after it cost less. If the audio says the speaker is
+going on, the early reply is withdrawn. A pause that ends a sentence is not decoded again at the next one (see
+`PauseJudging._sentence`).
 """
 
 from __future__ import annotations
@@ -111,8 +112,8 @@ class PauseJudging:
     def _sentence(self, u: Utterance, at: int, text: str, finished: bool) -> None:
         """A pause that ends a sentence (the words end one, the audio agrees) in a gap of at least
         `COMMIT_GAP_MS`: its words stand, and the next pause decodes only what came after (with them as Whisper's
-        context). A short gap inside a sentence ("What time [90 ms] is it?", written "What time.") or a list
-        read with falling pitch ("milk, [240 ms] eggs", written "milk.", P 0.01) is not one."""
+        context). A short gap inside a sentence ("What time [90 ms] is it?", written "What time.") is not one,
+        nor a "sentence" the voice goes on from (P below the threshold: "Ask not." at P 0.03)."""
         if not finished or u.closed or u.prompt is not None or not ends_sentence(text):
             return
         if u.last_speech_end <= at:  # the gap goes on: its length decides when speech comes back

@@ -76,10 +76,11 @@ def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * SR), dtype=np.int16)
 
 
-async def listen(audio: np.ndarray, stt: object, judge: object,
-                 vad_cfg: VadConfig | None = None) -> tuple[list[Event], Listener]:
-    """Feed 30 ms frames at real-time pace, like a microphone, then flush."""
-    events: list[Event] = []
+async def listen(audio: np.ndarray, stt: object, judge: object, vad_cfg: VadConfig | None = None,
+                 events: list[Event] | None = None) -> tuple[list[Event], Listener]:
+    """Feed 30 ms frames at real-time pace, like a microphone, then flush; events go to `events` if given
+    (a judge can watch them as they come)."""
+    events = [] if events is None else events
     cfg = vad_cfg or VadConfig()
     listener = Listener(build_vad(cfg), stt, cfg, SttConfig(), events.append,  # type: ignore[arg-type]
                         judge=judge, turn_cfg=TURN)  # type: ignore[arg-type]
@@ -121,28 +122,19 @@ class Timeline(FixedP):
         return super().p_finished(audio)
 
 
-async def listen_into(events: list[Event], audio: np.ndarray, stt: object, judge: object) -> Listener:
-    listener = Listener(build_vad(VadConfig()), stt, VadConfig(), SttConfig(), events.append,  # type: ignore[arg-type]
-                        judge=judge, turn_cfg=TURN)  # type: ignore[arg-type]
-    await feed(audio, listener.push)
-    await listener.flush()
-    await listener.aclose()
-    return listener
-
-
 async def test_a_question_is_judged_on_its_words_without_the_audio_model() -> None:
     events: list[Event] = []
     judge = Timeline(0.03, events)  # an audio model that would hold it (espeak-ng's flat voice gets 0.04)
-    listener = await listen_into(events, np.concatenate([tone(1.2), silence(1.5)]),
-                                 TextBySeconds([(0.0, "What time is it?")]), judge)
+    _, listener = await listen(np.concatenate([tone(1.2), silence(1.5)]),
+                               TextBySeconds([(0.0, "What time is it?")]), judge, events=events)
     assert finals(events) == ["What time is it?"] and waited(listener, events) < 0.5
-    assert judge.calls == 0  # the words settled it: no 30-50 ms of ONNX on the way to the reply
+    assert judge.calls == 0  # the words settled it: no 50-70 ms of ONNX on the way to the reply
 
 
 async def test_a_statement_starts_the_reply_before_the_audio_model_is_asked() -> None:
     events: list[Event] = []
     judge = Timeline(0.9, events)
-    await listen_into(events, np.concatenate([tone(1.2), silence(1.5)]), TextBySeconds([(0.0, "Paris.")]), judge)
+    await listen(np.concatenate([tone(1.2), silence(1.5)]), TextBySeconds([(0.0, "Paris.")]), judge, events=events)
     last = max(i for i, e in enumerate(events) if isinstance(e, TurnCandidate))  # the pause that ended it
     assert judge.asked_after and last < judge.asked_after[-1]  # the model thinks while Smart Turn listens
     assert finals(events) == ["Paris."] and not [e for e in events[last:] if isinstance(e, SpeechResumed)]
@@ -154,7 +146,7 @@ async def test_the_audio_model_withdraws_a_reply_started_on_the_words() -> None:
     events: list[Event] = []
     stt = TextBySeconds([(0.0, "Ask not."), (2.5, "Ask not what your country can do for you.")])
     audio = np.concatenate([tone(1.0), silence(1.1), tone(1.0), silence(2.5)])
-    await listen_into(events, audio, stt, Timeline(0.03, events))
+    await listen(audio, stt, Timeline(0.03, events), events=events)
     kinds = [type(e).__name__ for e in events if isinstance(e, (TurnCandidate, SpeechResumed, FinalTranscript))]
     assert kinds[:2] == ["TurnCandidate", "SpeechResumed"]  # withdrawn before the speaker went on
     assert finals(events) == ["Ask not what your country can do for you."]
