@@ -134,9 +134,12 @@ class SentenceSplitter:
                 if end > 0:
                     return buf[body:end], end
             elif c in _CLAUSE and i > body:
-                if i + 1 >= n and not final:
+                # a comma right after a letter breaks the clause whatever follows ("plan," needs no next
+                # token: one token sooner to the first sound); after a digit the next character decides (1,000)
+                at_once = c in _CJK_CLAUSE or (c == "," and buf[i - 1].isalpha())
+                if i + 1 >= n and not final and not at_once:
                     return None
-                if i + 1 >= n or buf[i + 1].isspace() or c in _CJK_CLAUSE:
+                if at_once or i + 1 >= n or buf[i + 1].isspace():
                     if self._first and len(buf[body:i + 1].strip()) >= self.first_min_chars:
                         return buf[body:i + 1], i + 1
                     last_clause = i + 1

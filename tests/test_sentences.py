@@ -99,6 +99,10 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("Chinese sentence ends", "你好。今天天气很好！我们去公园吧？", ["你好。", "今天天气很好！", "我们去公园吧？"]),
     ("Japanese clause comma on the first phrase", "今日はとても良い天気ですね、散歩に行きましょう。",
      ["今日はとても良い天気ですね、", "散歩に行きましょう。"]),
+    ("a comma after a letter is a clause break even with no space", "Okay then,fine. Done.",
+     ["Okay then,", "fine.", "Done."]),
+    ("a comma between digits is not", "It costs 1,000 dollars today. Yes.",
+     ["It costs 1,000 dollars today.", "Yes."]),
     ("an emoji-only reply is named, not silent", "🎉", ["Party popper."]),
     ("several emoji", "👍🎉👍", ["Thumbs up sign, party popper."]),
     ("URL keeps the sentence's period", "Visit https://github.com/org/repo?x=1. Then rest.",
@@ -138,6 +142,16 @@ def test_first_phrase_is_ready_before_the_sentence_ends() -> None:
     sp = SentenceSplitter()
     got = sp.push("Well, to be perfectly honest, I have")
     assert got == ["Well, to be perfectly honest,"]
+
+
+def test_the_first_phrase_is_cut_when_its_comma_arrives() -> None:
+    """The comma after a word ends the first phrase at once: waiting for the next token cost 33 ms at 30/s."""
+    sp = SentenceSplitter()
+    assert sp.push("That sounds like a good") == []
+    assert sp.push(" plan,") == ["That sounds like a good plan,"]
+    sp = SentenceSplitter()
+    assert sp.push("It will cost about 1,") == []  # 1,000 or "1, 2, 3": the next character decides
+    assert sp.push("000 dollars") == []
 
 
 def test_nothing_is_spoken_while_a_cut_is_undecided() -> None:
