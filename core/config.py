@@ -76,6 +76,10 @@ class TurnConfig(Section):
                                           "decision on, so holding its release past sentence gaps costs nothing")
     unfinished_silence_ms: int = Field(1800, ge=300, le=2000,
                                        description="the longest pause waited out inside an unfinished turn")
+    second_look_ms: int = Field(
+        300, ge=0, le=1500, description="when the words end the turn and the audio model did not agree at "
+                                        "judge_after_ms, it hears the pause again at this much silence (it was "
+                                        "trained on ~200 ms of it); 0 = one look")
 
 
 class SttConfig(Section):

@@ -201,7 +201,7 @@ class Listener(PauseJudging):
                 self._resumed(u)
             u.silence_frames = 0
             u.last_speech_end = u.samples
-            u.verdict = None
+            u.verdict = u.second_look = None
             if u.speculative is not None:  # the pause decode is stale: given up unless in Whisper's decoder
                 if u.pause_job is not None:
                     self.decoder.abandon(u.pause_job)
@@ -220,6 +220,8 @@ class Listener(PauseJudging):
             self._partial(u)
         elif u.silence_frames == self._speculate_after:
             self._speculate(u)
+        elif u.second_look is not None and silence_ms >= self.turn_cfg.second_look_ms:
+            self._look_again(u, *u.second_look)
 
     # ----- decoding -----
     def _decode(self, audio: np.ndarray, final: bool, prompt: str | None = None) -> asyncio.Future[str]:

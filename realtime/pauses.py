@@ -20,7 +20,7 @@ import numpy as np
 
 from base.events import Event, SpeechResumed, TurnCandidate, now
 from core.config import TurnConfig, VadConfig
-from realtime.end_of_turn import TurnJudge
+from realtime.end_of_turn import TurnJudge, Verdict
 from realtime.stt import PAUSE_PROMPT
 from realtime.turn import MarkBook
 from realtime.turn_text import unfinished_cue
@@ -150,25 +150,61 @@ class PauseJudging:
         if not text or u.closed or (self._stale(u, at) and not ends_sentence(text)):
             return
         p: float | None = None
+        words_end_it = False
         if judge.needs_audio(text):
-            if not self._stale(u, at) and judge.decide(SURE_WORDS, text).finished:  # think now; may be withdrawn
+            words_end_it = judge.decide(SURE_WORDS, text).finished
+            if not self._stale(u, at) and words_end_it:  # think now; may be withdrawn
                 self._offer_candidate(u, at, fut)
-            try:
-                p = await asyncio.to_thread(judge.p_finished, audio)
-            except Exception as exc:  # a broken model must not stop the listening: the words decide alone
-                log.warning("end-of-turn audio model failed: %s", exc)
+            p = await self._p_finished(judge, audio)
         verdict = judge.decide(p, text)
         self._sentence(u, at, text, verdict.finished)
         if self._stale(u, at):
             return
+        if not verdict.finished and p is not None and words_end_it and self.turn_cfg.second_look_ms:
+            u.verdict, u.second_look = verdict, (at, text)  # the early reply stands until the audio's second look
+            if u.silence_frames * self.frame_ms >= self.turn_cfg.second_look_ms:
+                self._look_again(u, at, text)
+            return
+        self._settle(u, at, verdict)
+
+    def _look_again(self, u: Utterance, at: int, text: str) -> None:
+        """The words end the turn and the audio model did not agree at `judge_after_ms`: it hears the pause again
+        at `turn.second_look_ms` of silence. Smart Turn was trained on audio that goes on ~200 ms past the last
+        word (pipecat's VAD stop): Piper's "...twenty minutes before." is P 0.02 at 0-100 ms and 0.97 at 300."""
+        u.second_look = None
+        judge, audio = self.judge, u.audio()
+        if judge is None:
+            return
+
+        async def look() -> None:
+            p = await self._p_finished(judge, audio)
+            if not self._stale(u, at):
+                self._settle(u, at, judge.decide(p, text))
+
+        task = asyncio.get_running_loop().create_task(look())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _p_finished(judge: TurnJudge, audio: np.ndarray) -> float | None:
+        try:
+            return await asyncio.to_thread(judge.p_finished, audio)
+        except Exception as exc:  # a broken model must not stop the listening: the words decide alone
+            log.warning("end-of-turn audio model failed: %s", exc)
+            return None
+
+    def _settle(self, u: Utterance, at: int, verdict: Verdict) -> None:
+        """The verdict on the current pause: a finished one starts the reply (if not yet) and ends the turn once
+        `turn.finished_silence_ms` has passed; an unfinished one withdraws a reply started on the words."""
         u.verdict = verdict
         log.debug("pause judged %s (P %s, cue %s): %r", "finished" if verdict.finished else "unfinished",
-                  p, verdict.cue, text)
+                  verdict.p_audio, verdict.cue, verdict.text)
         if not verdict.finished:
             self._withdraw(u)
             return
         self.markbook.of(u.turn_id)["turn_judged"] = now()  # the decision that ends the turn: the last pause's
-        self._offer_candidate(u, at, fut)
+        if u.speculative is not None and u.speculative[0] == at:
+            self._offer_candidate(u, at, u.speculative[1])
         if u.silence_frames * self.frame_ms >= self.turn_cfg.finished_silence_ms and self._utt is u:
             self._end(u, "silence")
 

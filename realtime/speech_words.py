@@ -110,6 +110,11 @@ PREPOSITIONS = {"to", "of", "at", "for", "with", "from", "by", "about", "into", 
 # "I'd love to", "I have to": a complete answer, the verb is understood.
 TO_COMPLETE = {"love", "like", "want", "have", "need", "going", "got", "try", "used", "able", "ought", "mean",
                "hope", "plan", "has", "had", "wanted", "meant", "supposed"}
+# "that" after one of these opens a clause still to come ("I was thinking that", "I hope that"); after others it
+# is a pronoun and the sentence is whole ("I know that", "I did that").
+THAT_CLAUSE = {"think", "thinking", "thought", "hope", "hoping", "guess", "suppose", "believe", "wish",
+               "feel", "feeling", "realize", "realized", "realise", "realised", "saying", "telling", "sure",
+               "afraid", "glad", "noticed", "means", "seems", "figured", "wondering", "bet"}
 # A copula or auxiliary at the end wants its complement ("my favourite films are"), unless a pronoun or a
 # wh-word comes just before it ("that's what it is", "I know who you are", "here we are").
 COPULAS = {"is", "are", "was", "were", "am", "be", "been", "being", "isn't", "aren't", "wasn't", "weren't",

@@ -18,6 +18,7 @@ from realtime.speech_words import (
     PRONOUNS,
     QUESTION_OPENERS,
     SUBORDINATE,
+    THAT_CLAUSE,
     TO_COMPLETE,
     TURN_DANGLING,
     VERBS,
@@ -56,6 +57,8 @@ def _word_cue(words: list[str], stripped: str) -> str | None:
     last = words[-1]
     if last in TURN_DANGLING and not (question and last not in {"and", "or", "but", "the", "a", "an"}):
         return f"ends on {last!r}"
+    if last == "that" and len(words) >= 2 and words[-2] in THAT_CLAUSE and not question:
+        return f"ends on 'that' after {words[-2]!r}: its clause is still to come"
     if last == "to" and len(words) >= 2 and words[-2] in TO_COMPLETE:
         return None
     if last in PREPOSITIONS and not question and words[0] not in QUESTION_OPENERS:

@@ -32,6 +32,7 @@ class Utterance:
     last_gap: tuple[int, float] | None = None  # (pause decode's audio end, ms of silence) of the last gap
     candidate_sent: bool = False
     verdict: Verdict | None = None  # the end-of-turn judge's word on the current pause
+    second_look: tuple[int, str] | None = None  # (pause decode's audio end, words): the audio hears it again
     stt_error_reported: bool = False
     prompt: str | None = None  # for every decode of it (speech over a reply: OVERLAP_PROMPT); None: the usual
     closed: bool = False

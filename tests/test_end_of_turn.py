@@ -152,6 +152,58 @@ async def test_the_audio_model_withdraws_a_reply_started_on_the_words() -> None:
     assert finals(events) == ["Ask not what your country can do for you."]
 
 
+class HearsTheSilence(FixedP):
+    """Smart Turn as measured on Piper's "...twenty minutes before.": P 0.02 while the audio it hears ends less
+    than 200 ms after the last word, 0.97 once it goes on longer (it was trained on ~200 ms of trailing silence)."""
+
+    def __init__(self) -> None:
+        super().__init__(0.0)
+        self.heard_silence: list[float] = []
+
+    def p_finished(self, audio: np.ndarray) -> float | None:
+        self.calls += 1
+        voiced = np.flatnonzero(np.asarray(audio).reshape(-1))
+        trailing = (len(audio) - (voiced[-1] + 1 if len(voiced) else 0)) / SR
+        self.heard_silence.append(trailing)
+        return 0.97 if trailing >= 0.2 else 0.02
+
+
+async def test_the_audio_model_looks_again_and_a_finished_statement_is_answered_soon() -> None:
+    """Words that end the turn, an audio model that calls it unfinished 90 ms into the pause: it hears the pause
+    again at turn.second_look_ms (300) and agrees, so the reply started on the words stands and the turn ends at
+    the short silence instead of the 1.8 s limit."""
+    judge = HearsTheSilence()
+    stt = TextBySeconds([(0.0, "Please remind me to leave the office twenty minutes before.")])
+    events, listener = await listen(np.concatenate([tone(1.5), silence(2.5)]), stt, judge)
+    assert len(finals(events)) == 1 and waited(listener, events) < 0.6
+    first, second = judge.heard_silence[-2:]  # (word gaps in the clip may be looked at before)
+    assert first < 0.2 <= TURN.second_look_ms / 1000 - 0.05 <= second
+    last = max(i for i, e in enumerate(events) if isinstance(e, TurnCandidate))
+    assert not [e for e in events[last:] if isinstance(e, SpeechResumed)]  # the early reply was never withdrawn
+
+
+async def test_a_second_look_that_still_hears_more_coming_withdraws_the_reply() -> None:
+    events: list[Event] = []
+    judge = Timeline(0.03, events)
+    stt = TextBySeconds([(0.0, "I need to buy milk."), (2.9, "I need to buy milk and bread for the weekend.")])
+    audio = np.concatenate([tone(1.2), silence(1.2), tone(1.2), silence(2.5)])
+    await listen(audio, stt, judge, events=events)
+    kinds = [type(e).__name__ for e in events if isinstance(e, (TurnCandidate, SpeechResumed, FinalTranscript))]
+    assert kinds[:2] == ["TurnCandidate", "SpeechResumed"]  # withdrawn at the second look, before speech came back
+    assert finals(events) == ["I need to buy milk and bread for the weekend."]
+    assert judge.calls >= 3  # two looks at the pause, then the end
+
+
+async def test_no_second_look_when_the_speaker_goes_on_first() -> None:
+    judge = HearsTheSilence()
+    stt = TextBySeconds([(0.0, "I need to buy milk."), (2.4, "I need to buy milk and bread for the weekend.")])
+    audio = np.concatenate([tone(1.2), silence(0.24), tone(1.2), silence(2.5)])
+    events, _ = await listen(audio, stt, judge)
+    assert finals(events) == ["I need to buy milk and bread for the weekend."]
+    late = [s for s in judge.heard_silence if s >= 0.2]
+    assert late == [judge.heard_silence[-1]]  # only the end was looked at again, not the 240 ms gap
+
+
 class TwoSentences:
     """Hears "I am going to Lisbon." in any audio decoded whole, and the second sentence in a tail decode that
     is given the first as context; records (seconds of audio, prompt) of each pause decode."""

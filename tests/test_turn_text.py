@@ -33,6 +33,9 @@ UNFINISHED = [
     "Put it next to my",
     "The meeting is at",
     "Compare this with",
+    "I was thinking that.",  # Piper's "I was thinking that [0.8 s] we could go": Smart Turn P 0.02-0.67
+    "I hope that",
+    "I'm not sure that.",
 ]
 
 FINISHED = [
@@ -44,6 +47,7 @@ FINISHED = [
     "And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country.",
     "Set a timer for ten minutes.", "Tell me a joke.", "But I already did that.", "And then it stopped working.",
     "If so, great.", "", "   ",
+    "I know that.", "I did that.", "Can you do that?", "Is it true that?", "I like that.",
 ]
 
 
