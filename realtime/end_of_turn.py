@@ -19,7 +19,7 @@ import numpy as np
 
 from base.audio import LISTEN_RATE
 from core.config import PROJECT_ROOT, TurnConfig
-from realtime.turn_text import ELLIPSIS, unfinished_cue
+from realtime.turn_text import PUNCTUATION_ONLY, unfinished_cue
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,11 @@ class TurnJudge(Protocol):
 
 def audio_decides(text: str) -> bool:
     """False when the words settle the verdict alone: a word cue holds the turn whatever the audio says, and
-    a question with no cue ends it (see `EndOfTurn.decide`); a lone ellipsis or a statement needs the audio."""
+    a question with no cue ends it (see `EndOfTurn.decide`); a lone trailing ellipsis or comma, or a statement,
+    needs the audio."""
     cue = unfinished_cue(text)
     if cue is not None:
-        return cue == ELLIPSIS
+        return cue in PUNCTUATION_ONLY
     return not _is_question(text)
 
 
@@ -110,15 +111,16 @@ class EndOfTurn:
     def decide(self, p_audio: float | None, text: str) -> Verdict:
         """Finished: no cue of going on, and the audio agrees or the words end a question.
 
-        A trailing ellipsis alone does not hold a turn the audio is sure is over: Whisper primed at a pause writes
-        one after a short answer ("Yes...", P 0.98), and the audio model is the better judge of trailing off.
+        A trailing ellipsis or comma alone does not hold a turn the audio is sure is over: Whisper primed at a pause
+        writes one after a short answer ("Yes...", P 0.98; "Yes,"), and the audio model is the better judge of
+        trailing off.
 
         A question mark with no cue counts as finished whatever the audio says: Whisper writes it for a whole
         interrogative sentence, and Smart Turn, trained on human voices, gives flat synthetic prosody (espeak-ng)
         a P of 0.04-0.06 even on "What should I pack for the weather there?".
         """
         cue = unfinished_cue(text)
-        if cue == ELLIPSIS and p_audio is not None and p_audio >= SURE:
+        if cue in PUNCTUATION_ONLY and p_audio is not None and p_audio >= SURE:
             cue = None  # the audio hears a falling end where Whisper guessed a trailing-off voice: "Yes..."
         question = _is_question(text)
         finished = cue is None and (p_audio is None or p_audio >= self.cfg.threshold or question)

@@ -26,9 +26,12 @@ from realtime.speech_words import (
 
 _WORD = re.compile(r"[a-z]+(?:['’][a-z]+)*")
 _TRAILING_OPEN = re.compile(r"(,|;|:|-|–|—)\s*$")
-# Whisper's guess at a trailing-off voice, not grammar: the weakest cue, the one a sure audio model overrules
-# ("Yes..." at P 0.98); any word cue is reported before it ("milk, eggs, and..." ends on 'and').
+# Whisper's guesses at a voice that goes on, not grammar: the weakest cues, the ones a sure audio model overrules
+# ("Yes..." at P 0.98; Piper's "Yes." written "Yes," by Whisper primed with the pause prompt); any word cue is
+# reported before them ("milk, eggs, and..." ends on 'and').
 ELLIPSIS = "trailing ellipsis"
+COMMA = "trailing ','"
+PUNCTUATION_ONLY = (ELLIPSIS, COMMA)
 
 
 def _words(text: str) -> list[str]:
@@ -47,9 +50,10 @@ def unfinished_cue(text: str) -> str | None:
     if not words:
         return None
     ellipsis = stripped.endswith(("...", "…"))
-    if not ellipsis and _TRAILING_OPEN.search(stripped):
+    comma = stripped.endswith(",")
+    if not ellipsis and not comma and _TRAILING_OPEN.search(stripped):
         return f"trailing {stripped[-1]!r}"
-    return _word_cue(words, stripped) or (ELLIPSIS if ellipsis else None)
+    return _word_cue(words, stripped) or (ELLIPSIS if ellipsis else COMMA if comma else None)
 
 
 def _word_cue(words: list[str], stripped: str) -> str | None:

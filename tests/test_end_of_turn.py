@@ -367,12 +367,17 @@ def test_the_words_and_the_audio_decide_together() -> None:
     assert judge.decide(None, "Yes.").finished and not judge.decide(None, "I want to go to the").finished
 
 
-def test_a_sure_audio_model_overrules_a_trailing_ellipsis_and_nothing_else() -> None:
-    """Whisper primed at a pause writes "Yes..." after a short answer; the audio hears it fall (P 0.98)."""
+def test_a_sure_audio_model_overrules_a_trailing_ellipsis_or_comma_and_nothing_else() -> None:
+    """Whisper primed at a pause writes "Yes..." or "Yes," after a short answer (Piper's "Yes." was written
+    "Yes," and waited the 1.8 s limit); the audio hears it fall (P 0.9-0.98). Punctuation in a transcript is
+    Whisper's guess at the voice; a word cue is grammar and stands."""
     judge = EndOfTurn(TURN)
     assert judge.decide(0.98, "Yes...").finished
     assert not judge.decide(0.6, "Yes...").finished  # not sure enough: the ellipsis still holds the turn
     assert not judge.decide(None, "Yes...").finished  # no audio model: the words decide alone
     assert not judge.decide(0.98, "I need to buy milk, eggs, and...").finished  # a word cue is not overruled
     assert not judge.decide(0.98, "And so, my fellow Americans...").finished
-    assert not judge.decide(0.98, "Yes,").finished  # a trailing comma is grammar, not a guess at the voice
+    assert judge.decide(0.98, "Yes,").finished and not judge.decide(0.6, "Yes,").finished
+    assert not judge.decide(0.98, "I need to buy milk, eggs, and,").finished
+    assert not judge.decide(0.98, "My favourite films are,").finished
+    assert not judge.decide(0.98, "The best option is:").finished  # a colon announces what comes

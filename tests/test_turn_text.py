@@ -73,3 +73,6 @@ def test_a_word_cue_is_named_before_the_ellipsis() -> None:
     assert unfinished_cue("The answer is…") == "ends on 'is' without its complement"
     assert unfinished_cue("I want to...") == "trailing ellipsis"
     assert unfinished_cue("Yes...") == "trailing ellipsis"
+    assert unfinished_cue("Yes,") == "trailing ','"
+    assert unfinished_cue("milk, eggs, and,") == "ends on 'and'"
+    assert unfinished_cue("So the plan is,") == "ends on 'is' without its complement"
