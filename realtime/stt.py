@@ -235,4 +235,5 @@ def stt_status(cfg: SttConfig) -> tuple[bool, str, str]:
     except SttUnavailable as exc:
         return False, str(exc), "set stt.model: embedded (Whisper tiny.en, shipped offline)"
     name = "Whisper tiny.en (embedded)" if cfg.model == "embedded" else f"Whisper {cfg.model}"
-    return True, f"{name} at {ref}, {cfg.compute_type}, {cfg.cpu_threads} threads", ""
+    threads = f"{cfg.cpu_threads} thread{'' if cfg.cpu_threads == 1 else 's'}"
+    return True, f"{name} at {ref}, {cfg.compute_type}, {threads}", ""
