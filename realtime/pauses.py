@@ -6,8 +6,9 @@ and a question ends it, with no audio model asked. Otherwise the reply is starte
 back until the turn is confirmed, as every preemptive reply is) and Smart Turn hears the audio *after* the
 decode, not beside it: on two cores a 2-thread Whisper and a 1-thread ONNX model side by side slowed the pause
 decode from 0.12 s to 0.18-0.28 s, and the model's 50-70 ms after it cost less. If the audio says the speaker is
-going on, the early reply is withdrawn. A pause that ends a sentence is not decoded again at the next one (see
-`PauseJudging._sentence`).
+going on, it hears the pause once more at `turn.second_look_ms` (it was trained on ~200 ms of trailing silence,
+and calls finished statements unfinished just after the last word); only if it still does is the early reply
+withdrawn. A pause that ends a sentence is not decoded again at the next one (see `PauseJudging._sentence`).
 """
 
 from __future__ import annotations
