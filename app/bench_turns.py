@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.bench_voices import Say, bench_voices, espeak_say
+from app.bench_voices import Say, bench_voices, espeak_say, named_voices
 from base.audio import LISTEN_RATE
 from base.events import Event, FinalTranscript
 from core.config import PROJECT_ROOT, Settings
@@ -96,12 +96,18 @@ async def run(settings: Settings, jfk: Path | None, voices: dict[str, Say]) -> d
 def main(settings: Settings, argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="launch.py bench --turns-only", description="Turn-taking only.")
     p.add_argument("--out", type=Path, default=PROJECT_ROOT / "data" / "bench", help="output folder")
+    p.add_argument("--voices", help="comma-separated: espeak-ng, piper, or any espeak-ng voice such as en+f3 "
+                                    "(default: espeak-ng,piper)")
     a = p.parse_args([x for x in argv if x != "--turns-only"])
     if shutil.which("espeak-ng") is None:
         print("bench --turns-only needs espeak-ng (apt-get install espeak-ng)")
         return 2
     jfk = PROJECT_ROOT.parent / "shared" / "audio" / "jfk.flac"
-    voices = bench_voices()
+    try:
+        voices = named_voices(a.voices.split(",")) if a.voices else bench_voices()
+    except ValueError as exc:
+        print(f"bench --turns-only --voices {a.voices}: {exc}")
+        return 2
     print(f"voices: {', '.join(voices)}", flush=True)
     res = asyncio.run(run(settings, jfk if jfk.exists() else None, voices))
     from app.bench_barge import run_barge_cases

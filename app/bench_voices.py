@@ -8,6 +8,7 @@ and 0.82-0.98, as human speech does. A judge measured on one voice only would be
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import subprocess
@@ -61,6 +62,29 @@ def bench_voices() -> dict[str, Say]:
         voices["piper"] = piper_say()
     except Exception as exc:  # not installed or the voice files are missing: espeak-ng alone
         log.warning("bench: the Piper voice cannot load (%s): espeak-ng speaks every clip", exc)
+    return voices
+
+
+def named_voices(names: list[str]) -> dict[str, Say]:
+    """The voices asked for by name: "espeak-ng" and "piper" as in `bench_voices`, any other name an espeak-ng
+    voice ("en+f3", "en-us+m3": voices the end-of-turn judge was not tuned on). Raises ValueError naming a voice
+    this machine cannot speak."""
+    have = bench_voices()
+    voices: dict[str, Say] = {}
+    for name in names:
+        if name in have:
+            voices[name] = have[name]
+        elif name in ("espeak-ng", "piper"):
+            raise ValueError(f"the {name} voice is not on this machine (see `python launch.py check`)")
+        elif shutil.which("espeak-ng") is None:
+            raise ValueError(f"voice {name!r} needs espeak-ng (apt-get install espeak-ng)")
+        else:
+            try:
+                espeak_say("a", name)
+            except subprocess.CalledProcessError as exc:
+                said = (exc.stderr or b"").decode(errors="replace").strip()
+                raise ValueError(f"espeak-ng has no voice {name!r} ({said}): `espeak-ng --voices` lists them") from exc
+            voices[f"espeak-ng {name}"] = functools.partial(espeak_say, voice=name)
     return voices
 
 

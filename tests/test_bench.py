@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -268,3 +269,16 @@ def test_quick_bench_on_a_real_sound_output(tmp_path: Path, pulse: dict[str, str
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["config"]["output"].startswith("SpeakerOutput")
     assert res["summary"]["streaming"]["voice_to_voice"]["n"] >= 1
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_the_turn_bench_speaks_in_voices_named_on_the_command_line() -> None:
+    """`bench --turns-only --voices espeak-ng,en+f3`: voices the judge was not tuned on; an unknown one is named."""
+    from app.bench_voices import named_voices
+
+    voices = named_voices(["espeak-ng", "en+f3"])
+    assert list(voices) == ["espeak-ng", "espeak-ng en+f3"]
+    plain, other = (voices[v]("Set a timer for ten minutes.") for v in voices)
+    assert len(plain) > 8000 and len(other) > 8000 and not np.array_equal(plain[:8000], other[:8000])
+    with pytest.raises(ValueError, match="'zz'"):
+        named_voices(["zz"])
