@@ -188,3 +188,23 @@ async def test_every_voice_leaves_the_configured_gap(voice_cls: type[PiperTTS] |
     second = (await voice.synthesize("And the second one starts.")).audio
     assert silences_ms(first)[1] + silences_ms(second)[0] == pytest.approx(180, abs=12)
     await voice.aclose()
+
+
+async def test_pyttsx3_says_a_phrase_again_when_its_driver_wrote_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The espeak driver now and then never writes a phrase's file (CI: "pyttsx3 produced no audio"): the engine
+    thread synthesizes it once more instead of failing the phrase."""
+    from realtime.tts import pyttsx3_voice
+
+    real = pyttsx3_voice._read_when_written
+    waits: list[float] = []
+
+    def first_one_lost(wav: object, timeout_s: float = 5.0) -> tuple[np.ndarray, int]:
+        waits.append(timeout_s)
+        audio, rate = real(wav, timeout_s)  # type: ignore[arg-type]
+        return (np.zeros(0, dtype=np.int16), rate) if len(waits) == 1 else (audio, rate)
+
+    monkeypatch.setattr(pyttsx3_voice, "_read_when_written", first_one_lost)
+    voice = Pyttsx3TTS(sample_rate=RATE)
+    speech = await voice.synthesize("The second try is heard.")
+    assert sound_span(speech.audio, RATE) and waits == list(pyttsx3_voice.RETRY_WAITS_S)
+    await voice.aclose()

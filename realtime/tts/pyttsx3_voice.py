@@ -28,6 +28,9 @@ from realtime.tts.base import Voice
 
 log = logging.getLogger(__name__)
 _Job = tuple[str, "concurrent.futures.Future[np.ndarray]"]
+# How long to wait for the espeak driver's file, per try. Seen in CI: a second phrase never written (5 s, then
+# "produced no audio"); the same phrase synthesized again comes out.
+RETRY_WAITS_S = (2.0, 5.0)
 
 
 def _read_when_written(wav: Path, timeout_s: float = 5.0) -> tuple[np.ndarray, int]:
@@ -85,14 +88,18 @@ class Pyttsx3TTS(Voice):
                     espeak_driver.print = lambda *a, **_k: log.debug(" ".join(map(str, a)))
                     engine = pyttsx3.init("espeak")
                     engine.setProperty("rate", self.rate)
-                n += 1
-                self._tmp.mkdir(parents=True, exist_ok=True)
-                wav = self._tmp / f"phrase-{n}.wav"
-                engine.save_to_file(text, str(wav))
-                engine.runAndWait()
-                audio, rate = _read_when_written(wav)
-                with contextlib.suppress(OSError):
-                    os.unlink(wav)
+                for wait_s in RETRY_WAITS_S:  # the driver now and then never writes a phrase: say it again once
+                    n += 1
+                    self._tmp.mkdir(parents=True, exist_ok=True)
+                    wav = self._tmp / f"phrase-{n}.wav"
+                    engine.save_to_file(text, str(wav))
+                    engine.runAndWait()
+                    audio, rate = _read_when_written(wav, wait_s)
+                    with contextlib.suppress(OSError):
+                        os.unlink(wav)
+                    if len(audio):
+                        break
+                    log.warning("pyttsx3 wrote no audio for %r in %.0f s", text[:40], wait_s)
                 fut.set_result(to_pcm16(audio, rate, self.sample_rate))
             except BaseException as exc:
                 fut.set_exception(exc)
