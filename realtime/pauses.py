@@ -204,7 +204,7 @@ class PauseJudging:
             self._withdraw(u)
             return
         self.markbook.of(u.turn_id)["turn_judged"] = now()  # the decision that ends the turn: the last pause's
-        if u.speculative is not None and u.speculative[0] == at:
+        if u.speculative is not None:  # `_offer_candidate` checks it is still this pause's decode
             self._offer_candidate(u, at, u.speculative[1])
         if u.silence_frames * self.frame_ms >= self.turn_cfg.finished_silence_ms and self._utt is u:
             self._end(u, "silence")
