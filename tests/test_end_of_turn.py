@@ -369,10 +369,11 @@ def test_the_words_and_the_audio_decide_together() -> None:
 
 def test_a_sure_audio_model_overrules_a_trailing_ellipsis_or_comma_and_nothing_else() -> None:
     """Whisper primed at a pause writes "Yes..." or "Yes," after a short answer (Piper's "Yes." was written
-    "Yes," and waited the 1.8 s limit); the audio hears it fall (P 0.9-0.98). Punctuation in a transcript is
+    "Yes," and waited the 1.8 s limit); the audio hears it fall (P 0.83-0.98). Punctuation in a transcript is
     Whisper's guess at the voice; a word cue is grammar and stands."""
     judge = EndOfTurn(TURN)
     assert judge.decide(0.98, "Yes...").finished
+    assert judge.decide(0.83, "Next song...").finished  # an unseen espeak-ng voice waited 1.8 s at 0.9
     assert not judge.decide(0.6, "Yes...").finished  # not sure enough: the ellipsis still holds the turn
     assert not judge.decide(None, "Yes...").finished  # no audio model: the words decide alone
     assert not judge.decide(0.98, "I need to buy milk, eggs, and...").finished  # a word cue is not overruled
