@@ -327,7 +327,7 @@ def parse_args(argv: list[str]) -> BenchOptions:
 def main(settings: Settings, argv: list[str]) -> int:
     """Entry point of `python launch.py bench ...`; returns the exit code."""
     for flag, other in (("--sessions", "bench_load"), ("--speech", "bench_speech"),  # the other benchmarks
-                        ("--turns-only", "bench_turns")):
+                        ("--turns-only", "bench_turns"), ("--turn-audio", "bench_turn_audio")):
         if any(a == flag or a.startswith(flag + "=") for a in argv):
             return int(importlib.import_module(f"app.{other}").main(settings, argv))
     opts = parse_args(argv)
