@@ -1,8 +1,9 @@
 """The false-interruption half of `bench --turns-only`: what talking over a reply does to it.
 
 A long reply plays (real voices, the scripted Ollama server, a paced output); over it, in real time, the user
-says "okay" or "mhm", coughs (a noise burst), or speaks real words. The first three must pause the reply and
-let it go on; the words must cut it. Real VAD, Whisper and barge-in policy.
+says "okay", "mhm", "got it" and other backchannels, coughs (a noise burst), or speaks real words or a lone
+"stop". The backchannels and the cough must let the reply go on (pausing it meanwhile is fine); the words and
+the command must cut it. Real VAD, Whisper and barge-in policy.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from base.events import Event, Interrupted
 from core.config import Settings
 
 STORY = " ".join(f"This is sentence number {i} of a long story about the sea." for i in range(1, 30))
-SPOKEN = {"okay": "okay", "mhm": "mm hmm", "right": "right", "words": "wait, stop, tell me about the moon"}
+# (what is said, whether it must cut the reply): backchannels go on, words and a lone command cut
+SPOKEN = {"okay": ("okay", False), "mhm": ("mm hmm", False), "right": ("right", False), "yeah": ("yeah", False),
+          "uh-huh": ("uh huh", False), "got it": ("got it", False), "I see": ("I see", False),
+          "words": ("wait, stop, tell me about the moon", True), "stop": ("stop", True)}
 
 
 def cough(seconds: float = 0.45) -> np.ndarray:
@@ -46,10 +50,10 @@ async def run_barge_cases(settings: Settings, say: Callable[[str], np.ndarray]) 
             "memory": settings.memory.model_copy(update={"db_path": str(Path(d) / "h.db"), "embedder": "none"}),
         })
         engines = await load_engines(s, tools=False)
-        cases = {name: say(text) for name, text in SPOKEN.items()}
-        cases["cough"] = cough()
+        cases = {name: (say(text), cuts) for name, (text, cuts) in SPOKEN.items()}
+        cases["cough"] = (cough(), False)
         try:
-            for name, speech in cases.items():
+            for name, (speech, must_cut) in cases.items():
                 out = PacedOutput(s.tts.sample_rate)
                 agent = VoiceAgent(engines, out)
                 events: list[Event] = []
@@ -72,7 +76,7 @@ async def run_barge_cases(settings: Settings, say: Callable[[str], np.ndarray]) 
                 playing = agent.state == "speaking"
                 heard = [e.text for e in events if e.type == "final_transcript"]  # type: ignore[attr-defined]
                 rows.append({"case": name, "paused": paused, "interrupted": cut, "still_playing": playing,
-                             "heard": heard, "ok": cut if name == "words" else (not cut and playing)})
+                             "heard": heard, "ok": cut if must_cut else (not cut and playing)})
                 print(f"  over the reply: {name}: paused {paused}, interrupted {cut}, heard {heard}", flush=True)
                 await agent.aclose()
         finally:

@@ -1,8 +1,9 @@
 """What happens when the user speaks while the assistant speaks: one object per session, chosen by the config.
 
 - `headset`: speech that lasts `barge_in.min_speech_ms` *pauses* the reply. Words that are not a backchannel
-  ("wait", "stop, I meant...": `barge_in.min_words` of them, or one command word) or speech longer than
-  `barge_in.max_backchannel_ms` cut it, and the history keeps
+  ("wait", "stop, I meant...": `barge_in.min_words` of them, or one command word; a partial of one or two words
+  only if the next transcript says words too) or speech longer than `barge_in.max_backchannel_ms` cut it, and
+  the history keeps
   what was heard; a cough, a noise, "mhm" or "okay" (the listener's way of saying go on) let it resume where
   it stopped, at the latest `barge_in.resume_after_ms` after the speech began. An output that cannot pause
   keeps playing meanwhile, and is still cut only by words. Every decode of speech that began over the reply is
@@ -30,6 +31,10 @@ from realtime.turn import OwnedTasks
 _BACKCHANNEL_WORDS = {w for phrase in BACKCHANNELS for w in phrase.split()}
 _BRACKETED = re.compile(r"[\[(*][^\])*]*[\])*]")  # Whisper's "(coughs)", "[BLANK_AUDIO]", "*sigh*"
 POLL_S = 0.03
+# A partial with fewer words than this cuts the reply only when the next transcript of the same speech also says
+# words: decoded from its first 0.3 s, Piper's "got it" came out "Sorry." and "That is." (2 of 6 tries) and cut
+# the reply, though the final heard "Got it.". Meanwhile the reply stays paused: nothing is heard either way.
+SURE_PARTIAL_WORDS = 3
 SILENT_S = 0.2  # the user has stopped making sound (the utterance may stay open while its end is judged)
 
 
@@ -74,6 +79,7 @@ class BargeInPolicy:
         self._confirming: asyncio.Task[None] | None = None
         self._over_reply: set[str] = set()  # the user's utterances heard while a reply played
         self._verdict: str | None = None  # "words" or "backchannel" for the utterance being weighed
+        self._unsure_words = False  # a short partial said words: the next transcript decides (SURE_PARTIAL_WORDS)
         self.paused = False
 
     def clean(self, pcm: np.ndarray) -> np.ndarray:
@@ -94,8 +100,12 @@ class BargeInPolicy:
         if turn_id not in self._over_reply:
             return False
         if interrupts(text, self.min_words):
-            self._verdict = "words"
+            if final or self._unsure_words or len(_words(text)) >= SURE_PARTIAL_WORDS:
+                self._verdict = "words"
+            else:
+                self._unsure_words = True
             return False
+        self._unsure_words = False
         if final:
             self._verdict = self._verdict or "backchannel"
         return True
@@ -110,6 +120,7 @@ class BargeInPolicy:
             return
         self._over_reply = {turn_id}
         self._verdict = None
+        self._unsure_words = False
         self._confirming = tasks.spawn(self._weigh(self.listener, still_speaking, interrupt), "barge-in")
 
     async def _weigh(self, listener: Listener, still_speaking: Callable[[], bool],
@@ -144,7 +155,7 @@ class BargeInPolicy:
                             held_from = clock() - self.confirm_s
                             self._pause()
                         continue
-                elif silence_s >= SILENT_S and clock() - held_from >= self.resume_after_s:
+                elif silence_s >= SILENT_S and clock() - held_from >= self.resume_after_s and not self._unsure_words:
                     self._resume()  # no words came: a cough or a noise; the reply goes on, the utterance is watched
                     start, held_from = span, None
                     continue

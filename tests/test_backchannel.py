@@ -24,12 +24,26 @@ from tests.waiting import wait_for
 THREE = "The sky is blue because of Rayleigh scattering. Sunsets look red for the same reason. Isn't that neat?"
 
 
-def make_agent(url: str, heard: str, **overrides: Any) -> tuple[VoiceAgent, ListHistory, list[Event], PacedOutput]:
+class PartialsHear(FixedSTT):
+    """Partials (decoded from the first fraction of a second) hear `partial`; the final hears `text`."""
+
+    def __init__(self, partial: str, text: str) -> None:
+        super().__init__(text)
+        self.partial = partial
+
+    def transcribe(self, audio: Any, *, final: bool = False) -> str:
+        self.calls += 1
+        return self.text if final else self.partial
+
+
+def make_agent(url: str, heard: str | FixedSTT, **overrides: Any
+               ) -> tuple[VoiceAgent, ListHistory, list[Event], PacedOutput]:
     s = load_settings(**overrides)
     s.ollama.host = url
     history = ListHistory()
     assistant = Assistant(s, OllamaChat(s.ollama), history)
-    engines = Engines(s, FixedSTT(heard), ToneTTS(), assistant, history)  # type: ignore[arg-type]
+    stt = FixedSTT(heard) if isinstance(heard, str) else heard
+    engines = Engines(s, stt, ToneTTS(), assistant, history)  # type: ignore[arg-type]
     out = PacedOutput(22050)
     agent = VoiceAgent(engines, out)
     events: list[Event] = []
@@ -37,7 +51,7 @@ def make_agent(url: str, heard: str, **overrides: Any) -> tuple[VoiceAgent, List
     return agent, history, events, out
 
 
-async def talk_over(heard: str, speech: np.ndarray, **overrides: Any
+async def talk_over(heard: str | FixedSTT, speech: np.ndarray, **overrides: Any
                     ) -> tuple[list[Event], ListHistory, list[bool], list[int]]:
     """Ask, then push `speech` (the recognizer hears `heard`) over the reply in real time; watch the output."""
     with OllamaSim([Rule("sky", [Reply(THREE)])], first_token_s=0.05, tokens_per_s=40) as sim:
@@ -100,6 +114,30 @@ async def test_words_over_the_reply_still_cut_it_and_keep_what_was_heard() -> No
     row = next(r for r in history.rows if r["role"] == "assistant")
     assert row["interrupted"] is True and len(row["heard"].rstrip("…")) < len(THREE)
     assert [r["role"] for r in history.rows][:3] == ["user", "assistant", "user"]  # the words became a turn
+
+
+@pytest.mark.parametrize("partial", ["Sorry.", "That is."])
+async def test_a_short_partial_that_misheard_a_backchannel_does_not_cut_the_reply(partial: str) -> None:
+    """Decoded from its first 0.3 s, Piper's "got it" came out "Sorry." (a command) or "That is." (two words) and
+    cut the reply, though the final heard "Got it.": one or two words of a partial need the next transcript."""
+    events, history, paused, played = await talk_over(PartialsHear(partial, "Got it."), espeak_say("got it"))
+    assert any(paused), "control: the speech was long enough to pause the reply"
+    assert "interrupted" not in [e.type for e in events]
+    assert held_then_went_on(paused, played)
+    done = [e for e in events if isinstance(e, TurnDone)]
+    assert len(done) == 1 and not done[0].interrupted and done[0].text == THREE
+    assert [r["role"] for r in history.rows] == ["user", "assistant"]
+
+
+async def test_a_lone_command_still_cuts_once_the_next_transcript_says_it_too() -> None:
+    """"Stop." in the first partial and again in the final: the reply is held from the first sound, not let go on
+    while the final is awaited, and then cut."""
+    events, history, paused, played = await talk_over("Stop.", espeak_say("stop"))
+    assert "interrupted" in [e.type for e in events]
+    first = paused.index(True)
+    cut = len(paused) - 1 - paused[::-1].index(True)
+    assert played[cut] - played[first] < 22050 * 0.1, "held until the cut, never resumed in between"
+    assert next(r for r in history.rows if r["role"] == "assistant")["interrupted"] is True
 
 
 async def test_sound_that_comes_back_in_the_same_utterance_is_weighed_again() -> None:
