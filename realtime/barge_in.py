@@ -31,9 +31,9 @@ from realtime.turn import OwnedTasks
 _BACKCHANNEL_WORDS = {w for phrase in BACKCHANNELS for w in phrase.split()}
 _BRACKETED = re.compile(r"[\[(*][^\])*]*[\])*]")  # Whisper's "(coughs)", "[BLANK_AUDIO]", "*sigh*"
 POLL_S = 0.03
-# A partial with fewer words than this cuts the reply only when the next transcript of the same speech also says
-# words: decoded from its first 0.3 s, Piper's "got it" came out "Sorry." and "That is." (2 of 6 tries) and cut
-# the reply, though the final heard "Got it.". Meanwhile the reply stays paused: nothing is heard either way.
+# A partial with fewer words than this cuts the reply only when the next transcript of the same speech is not a
+# backchannel: decoded from its first 0.3 s, Piper's "got it" came out "Sorry." and "That is." (2 of 6 tries) and
+# cut the reply, though the final heard "Got it.". Meanwhile the reply stays paused: nothing is heard either way.
 SURE_PARTIAL_WORDS = 3
 SILENT_S = 0.2  # the user has stopped making sound (the utterance may stay open while its end is judged)
 
@@ -99,7 +99,9 @@ class BargeInPolicy:
         """A transcript of the user's speech: True when it is a backchannel over a reply (no turn to start)."""
         if turn_id not in self._over_reply:
             return False
-        if interrupts(text, self.min_words):
+        # after a short partial that said words, a transcript that is no backchannel either confirms them
+        # (Piper's "stop": partial "Stop.", final "Star."); a backchannel ("Got it.") clears them
+        if interrupts(text, self.min_words) or (self._unsure_words and not is_backchannel(text)):
             if final or self._unsure_words or len(_words(text)) >= SURE_PARTIAL_WORDS:
                 self._verdict = "words"
             else:

@@ -30,9 +30,11 @@ class PartialsHear(FixedSTT):
     def __init__(self, partial: str, text: str) -> None:
         super().__init__(text)
         self.partial = partial
+        self.partials = 0
 
     def transcribe(self, audio: Any, *, final: bool = False) -> str:
         self.calls += 1
+        self.partials += not final
         return self.text if final else self.partial
 
 
@@ -120,13 +122,23 @@ async def test_words_over_the_reply_still_cut_it_and_keep_what_was_heard() -> No
 async def test_a_short_partial_that_misheard_a_backchannel_does_not_cut_the_reply(partial: str) -> None:
     """Decoded from its first 0.3 s, Piper's "got it" came out "Sorry." (a command) or "That is." (two words) and
     cut the reply, though the final heard "Got it.": one or two words of a partial need the next transcript."""
-    events, history, paused, played = await talk_over(PartialsHear(partial, "Got it."), espeak_say("got it"))
-    assert any(paused), "control: the speech was long enough to pause the reply"
+    stt = PartialsHear(partial, "Got it.")
+    events, history, paused, played = await talk_over(stt, espeak_say("got it, thanks"))
+    assert any(paused) and stt.partials, "control: the speech was long enough to pause the reply and be decoded"
     assert "interrupted" not in [e.type for e in events]
     assert held_then_went_on(paused, played)
     done = [e for e in events if isinstance(e, TurnDone)]
     assert len(done) == 1 and not done[0].interrupted and done[0].text == THREE
     assert [r["role"] for r in history.rows] == ["user", "assistant"]
+
+
+async def test_a_short_partial_command_cuts_when_the_final_is_no_backchannel_either() -> None:
+    """Piper's "stop" over the reply: the partial heard "Stop.", the final (primed for backchannels) "Star."."""
+    stt = PartialsHear("Stop.", "Star.")
+    events, history, _, _ = await talk_over(stt, espeak_say("please stop"))
+    assert stt.partials, "control: long enough for a partial"
+    assert "interrupted" in [e.type for e in events]
+    assert next(r for r in history.rows if r["role"] == "assistant")["interrupted"] is True
 
 
 async def test_a_lone_command_still_cuts_once_the_next_transcript_says_it_too() -> None:
