@@ -43,10 +43,17 @@ def _has_verb(words: list[str]) -> bool:
     return any(w in VERBS or "'" in w or (len(w) > 4 and w.endswith("ed")) for w in words)
 
 
+# "so am I" run on into more words: Whisper tiny.en's reading of "so my ..." (/səmaɪ/), as in "And so am I fellow
+# Americans." for Kennedy's "And so my fellow Americans" (at about half of the cut points of that pause). Its "am"
+# is no verb. "And so am I." and "So am I, my friend." (a reply, then a pause or the end) keep theirs; the price
+# is a rare "So am I really." waiting for the long limit.
+_SO_MY = re.compile(r"\bso am i (?=[a-z])")
+
+
 def unfinished_cue(text: str) -> str | None:
     """Why the words so far look unfinished (a short reason for logs and the bench), or None."""
     stripped = text.strip().strip('"').strip()
-    words = _words(stripped)
+    words = _words(_SO_MY.sub("so my ", stripped.lower()))
     if not words:
         return None
     ellipsis = stripped.endswith(("...", "…"))

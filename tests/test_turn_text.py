@@ -10,6 +10,9 @@ UNFINISHED = [
     "And so, my fellow Americans,",
     "And so, my fellow Americans.",  # Whisper's period after a fragment opening with "And so", no verb yet
     "And so my fellow Americans",
+    "And so am I fellow Americans.",  # tiny.en's "so my" at about half of the cut points of jfk.flac's pause
+    "And so am I fellow American.",
+    "But so am I dear friends,",
     "ask not...",
     "Ask not…",
     "I need to buy milk, eggs, and",
@@ -47,6 +50,7 @@ FINISHED = [
     "And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country.",
     "Set a timer for ten minutes.", "Tell me a joke.", "But I already did that.", "And then it stopped working.",
     "If so, great.", "", "   ",
+    "And so am I.", "So am I.", "And so am I, my friend.", "So am I, and so is she."
     "I know that.", "I did that.", "Can you do that?", "Is it true that?", "I like that.",
 ]
 
