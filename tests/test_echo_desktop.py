@@ -51,7 +51,9 @@ async def test_echo_cancel_keeps_the_reply_going_and_the_user_can_still_interrup
         assert sess.agent.barge_in.echo is not None
         await start_story(sess)
         played_before = sess.speaker.played_samples()
-        assert not await sess.wait_for("interrupted", 6.0)  # six seconds of its own voice in the mic
+        # six seconds of its own voice in the mic (on failure: what the agent heard and did)
+        assert not await sess.wait_for("interrupted", 6.0), [(e.type, getattr(e, "text", "")) for e in sess.events
+                                                              if e.type != "llm_token"]
         assert sess.agent.state == "speaking" and sess.count("speech_started") == 0
         assert sess.speaker.played_samples() - played_before > 5 * sess.speaker.sample_rate
         assert sess.agent.barge_in.echo.far_frames > 500  # the canceller was fed what the speaker played
