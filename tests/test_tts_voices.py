@@ -190,6 +190,18 @@ async def test_every_voice_leaves_the_configured_gap(voice_cls: type[PiperTTS] |
     await voice.aclose()
 
 
+async def test_two_pyttsx3_voices_at_once_lose_nothing() -> None:
+    """pyttsx3 caches one engine per driver for the whole process: two voices (the app's chain and a bench's, or
+    two tests in one process) must not drive it from two threads."""
+    first, second = Pyttsx3TTS(sample_rate=RATE), Pyttsx3TTS(sample_rate=RATE, rate=220)
+    texts = [(v, f"Phrase {i} of voice {n}.") for i in range(4) for n, v in enumerate((first, second))]
+    said = await asyncio.wait_for(asyncio.gather(*(v.synthesize(t) for v, t in texts)), 60)
+    assert all(len(s.audio) and rms(s.audio) > 300 for s in said), "a phrase came back empty or silent"
+    await first.aclose()  # the other voice still speaks
+    assert rms((await asyncio.wait_for(second.synthesize("Still here."), 30)).audio) > 300
+    await second.aclose()
+
+
 async def test_pyttsx3_says_a_phrase_again_when_its_driver_wrote_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The espeak driver now and then never writes a phrase's file (CI: "pyttsx3 produced no audio"): the engine
     thread synthesizes it once more instead of failing the phrase."""

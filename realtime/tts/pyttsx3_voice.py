@@ -1,7 +1,8 @@
 """pyttsx3 + espeak-ng: the last-resort offline voice, robotic but tiny and instant.
 
-The engine is not thread-safe (two threads in `runAndWait` lose audio and deadlock), so ONE worker thread owns
-it for its whole life and takes phrases from a queue; callers from any task or thread just wait on a future.
+The engine is not thread-safe (two threads in `runAndWait` lose audio and deadlock), and pyttsx3 caches one per
+driver for the whole process, so ONE worker thread owns it for the process's life and takes phrases from a queue;
+callers (any voice, task or thread) just wait on a future.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,6 @@ from base.status import ComponentStatus
 from realtime.tts.base import Voice
 
 log = logging.getLogger(__name__)
-_Job = tuple[str, "concurrent.futures.Future[np.ndarray]"]
 # How long to wait for the espeak driver's file, per try. Seen in CI: a second phrase never written (5 s, then
 # "produced no audio"); the same phrase synthesized again comes out.
 RETRY_WAITS_S = (2.0, 5.0)
@@ -50,34 +51,38 @@ def _read_when_written(wav: Path, timeout_s: float = 5.0) -> tuple[np.ndarray, i
         time.sleep(0.01)
 
 
-class Pyttsx3TTS(Voice):
-    name = "pyttsx3"
-    failure_hint = "needs `apt-get install espeak-ng`"
+@dataclass(frozen=True)
+class _Job:
+    text: str
+    rate: int
+    sample_rate: int
+    folder: Path
+    fut: concurrent.futures.Future[np.ndarray]
 
-    def __init__(self, *, rate: int = 175, sample_rate: int = 22050) -> None:
-        super().__init__(sample_rate=sample_rate)
-        self.rate = rate
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+
+class _EngineThread:
+    """The one thread that touches the engine, for every voice in the process: `pyttsx3.init("espeak")` hands
+    each caller the same cached engine, so two voices with a thread each ran it from two threads (in one test
+    process: the second voice's phrase was never written, twice)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[_Job] = queue.Queue()
         self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._tmp = Path(tempfile.mkdtemp(prefix="pyttsx3-"))
+        self._lock = threading.Lock()
 
-    def _ensure_worker(self) -> None:
-        with self._start_lock:
+    def submit(self, job: _Job) -> None:
+        with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._work, name="pyttsx3-engine", daemon=True)
                 self._thread.start()
+        self._jobs.put(job)
 
     def _work(self) -> None:
-        """The only place the engine is touched."""
         engine: Any = None
         n = 0
         while True:
             job = self._jobs.get()
-            if job is None:
-                return
-            text, fut = job
-            if not fut.set_running_or_notify_cancel():
+            if not job.fut.set_running_or_notify_cancel():
                 continue  # the caller gave up (timeout, barge-in) before we started
             try:
                 if engine is None:
@@ -87,28 +92,40 @@ class Pyttsx3TTS(Voice):
                     # The driver prints "Audio saved to ..." on stdout, which the CLI uses: log it instead.
                     espeak_driver.print = lambda *a, **_k: log.debug(" ".join(map(str, a)))
                     engine = pyttsx3.init("espeak")
-                    engine.setProperty("rate", self.rate)
+                engine.setProperty("rate", job.rate)
                 for wait_s in RETRY_WAITS_S:  # the driver now and then never writes a phrase: say it again once
                     n += 1
-                    self._tmp.mkdir(parents=True, exist_ok=True)
-                    wav = self._tmp / f"phrase-{n}.wav"
-                    engine.save_to_file(text, str(wav))
+                    job.folder.mkdir(parents=True, exist_ok=True)
+                    wav = job.folder / f"phrase-{n}.wav"
+                    engine.save_to_file(job.text, str(wav))
                     engine.runAndWait()
                     audio, rate = _read_when_written(wav, wait_s)
                     with contextlib.suppress(OSError):
                         os.unlink(wav)
                     if len(audio):
                         break
-                    log.warning("pyttsx3 wrote no audio for %r in %.0f s", text[:40], wait_s)
-                fut.set_result(to_pcm16(audio, rate, self.sample_rate))
+                    log.warning("pyttsx3 wrote no audio for %r in %.0f s", job.text[:40], wait_s)
+                job.fut.set_result(to_pcm16(audio, rate, job.sample_rate))
             except BaseException as exc:
-                fut.set_exception(exc)
+                job.fut.set_exception(exc)
+
+
+_ENGINE = _EngineThread()
+
+
+class Pyttsx3TTS(Voice):
+    name = "pyttsx3"
+    failure_hint = "needs `apt-get install espeak-ng`"
+
+    def __init__(self, *, rate: int = 175, sample_rate: int = 22050) -> None:
+        super().__init__(sample_rate=sample_rate)
+        self.rate = rate
+        self._tmp = Path(tempfile.mkdtemp(prefix="pyttsx3-"))
 
     def _submit(self, text: str) -> concurrent.futures.Future[np.ndarray]:
         """Queue a phrase for the engine thread; usable from any thread, with or without an event loop."""
-        self._ensure_worker()
         fut: concurrent.futures.Future[np.ndarray] = concurrent.futures.Future()
-        self._jobs.put((text, fut))
+        _ENGINE.submit(_Job(text, self.rate, self.sample_rate, self._tmp, fut))
         return fut
 
     def synthesize_blocking(self, text: str, timeout: float | None = None) -> np.ndarray:
@@ -131,8 +148,5 @@ class Pyttsx3TTS(Voice):
         return ComponentStatus(self.name, True, "espeak-ng via pyttsx3", "")
 
     async def aclose(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            self._jobs.put(None)
-            await asyncio.to_thread(self._thread.join, 5.0)
-        self._thread = None
+        """The engine thread is the process's and stays; this voice's folder goes."""
         shutil.rmtree(self._tmp, ignore_errors=True)
