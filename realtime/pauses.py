@@ -7,10 +7,8 @@ back until the turn is confirmed, as every preemptive reply is) and Smart Turn h
 decode, not beside it: on two cores a 2-thread Whisper and a 1-thread ONNX model side by side slowed the pause
 decode from 0.12 s to 0.18-0.28 s, and the model's 50-70 ms after it cost less. If the audio says the speaker is
 going on, it hears the pause once more at `turn.second_look_ms` (it was trained on ~200 ms of trailing silence,
-and calls finished statements unfinished just after the last word); only if it still does is the turn waited
-out to the long limit, the early reply kept, held back, until speech comes back (which drops it) or the turn
-ends on these words (which plays it). A pause that ends a sentence is not decoded again at the next one (see
-`PauseJudging._sentence`).
+and calls finished statements unfinished just after the last word); only if it still does is the early reply
+withdrawn. A pause that ends a sentence is not decoded again at the next one (see `PauseJudging._sentence`).
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from base.events import Event, TurnCandidate, now
+from base.events import Event, SpeechResumed, TurnCandidate, now
 from core.config import TurnConfig, VadConfig
 from realtime.end_of_turn import TurnJudge, Verdict
 from realtime.stt import PAUSE_PROMPT
@@ -198,16 +196,12 @@ class PauseJudging:
 
     def _settle(self, u: Utterance, at: int, verdict: Verdict) -> None:
         """The verdict on the current pause: a finished one starts the reply (if not yet) and ends the turn once
-        `turn.finished_silence_ms` has passed; an unfinished one waits up to `turn.unfinished_silence_ms`.
-
-        A reply already started on the words is kept through that wait (held back, as every preemptive reply
-        is): if the speaker goes on it is dropped then, and if not, the turn ends on these same words and it
-        plays at once, where withdrawing it cost a fresh start at the limit (espeak-ng's "...twenty minutes
-        before." 2.22 s voice-to-voice, of which 0.42 s after the endpoint)."""
+        `turn.finished_silence_ms` has passed; an unfinished one withdraws a reply started on the words."""
         u.verdict = verdict
         log.debug("pause judged %s (P %s, cue %s): %r", "finished" if verdict.finished else "unfinished",
                   verdict.p_audio, verdict.cue, verdict.text)
         if not verdict.finished:
+            self._withdraw(u)
             return
         self.markbook.of(u.turn_id)["turn_judged"] = now()  # the decision that ends the turn: the last pause's
         if u.speculative is not None:  # `_offer_candidate` checks it is still this pause's decode
@@ -227,3 +221,8 @@ class PauseJudging:
             self.markbook.of(u.turn_id)["turn_offered"] = now()  # the reply starts here (the last offer counts)
             self._emit(TurnCandidate(turn_id=u.turn_id, text=text))
 
+    def _withdraw(self, u: Utterance) -> None:
+        """The audio says the speaker is going on: a reply started on the words alone is stale."""
+        if u.candidate_sent:
+            u.candidate_sent = False
+            self._emit(SpeechResumed(turn_id=u.turn_id))
