@@ -7,6 +7,8 @@ Ollama simulator, so tests can also check what the model was asked.
 from __future__ import annotations
 
 import asyncio
+import io
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,6 +47,17 @@ class Session:
         return self.count(kind) > 0
 
 
+HANG_S = 240  # under pytest-timeout's 300 s, whose dump shows threads only: this one shows the asyncio tasks
+
+
+def _dump_tasks() -> None:
+    """Print every asyncio task's stack: what a hung session is awaiting."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        task.print_stack(file=out)
+    print(f"desktop session still open after {HANG_S} s; its tasks:\n{out.getvalue()}", file=sys.stderr, flush=True)
+
+
 @asynccontextmanager
 async def desktop_session(policy: str, tmp_path: Path) -> AsyncIterator[Session]:
     """Mic -> agent -> speaker on the default (test) devices, with barge-in policy `policy`."""
@@ -60,15 +73,19 @@ async def desktop_session(policy: str, tmp_path: Path) -> AsyncIterator[Session]
         agent.subscribe(events.append)
         mic = MicrophoneSource(s.audio, agent.push_audio, on_error=agent.emit)
         await mic.start()
+        watchdog = asyncio.get_running_loop().call_later(HANG_S, _dump_tasks)
         try:
             # the first input callback comes 0.2-1.75 s after start
             await wait_for(lambda: mic.frames_in, 5.0, "audio from the virtual microphone", interval=0.05)
             yield Session(agent, speaker, events, sim, engines)
         finally:
-            await mic.stop()
-            await agent.aclose()
-            await speaker.stop()
-            await engines.aclose()
+            try:
+                await mic.stop()
+                await agent.aclose()
+                await speaker.stop()
+                await engines.aclose()
+            finally:
+                watchdog.cancel()
 
 
 async def start_story(sess: Session) -> None:
