@@ -162,7 +162,8 @@ class SpeakerOutput:
         """Return when the queue has drained and its last block has had time to leave the device."""
         while self.pending_samples() > 0 and self._stream is not None and self._stream.active:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._drained.wait(), 0.1)
+                async with asyncio.timeout(0.1):  # not wait_for, which can swallow a cancel (Python 3.11)
+                    await self._drained.wait()
         if self._stream is not None:
             await asyncio.sleep(float(self._stream.latency))
 

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 ErrorSink = Callable[[BaseException, str], None]
 
 
+RECANCEL_S = 0.5  # a task still running this long after its cancel is cancelled again (see cancel_all)
+
+
 class OwnedTasks:
     """Every task someone starts, kept: its failure is reported, and `cancel_all` really stops them all."""
 
@@ -48,13 +51,18 @@ class OwnedTasks:
         return len(self._tasks)
 
     async def cancel_all(self) -> None:
-        """Cancel every task but the caller's own, and wait until each has really stopped."""
+        """Cancel every task but the caller's own, and wait until each has really stopped.
+
+        A task can outlive its cancel: an await that swallows it (Python 3.11's `asyncio.wait_for`, when the
+        inner call ends at the same moment) hands the task a result instead, and it goes on to its next wait.
+        So each task still running after `RECANCEL_S` is cancelled again, rather than waited on forever.
+        """
         current = asyncio.current_task()
-        pending = [t for t in self._tasks if t is not current and not t.done()]
-        for t in pending:
-            t.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        pending = {t for t in self._tasks if t is not current and not t.done()}
+        while pending:
+            for t in pending:
+                t.cancel()
+            _, pending = await asyncio.wait(pending, timeout=RECANCEL_S)
 
 
 # what a reply marks (the listener's marks of the same turn stay when a prepared reply is dropped)

@@ -56,7 +56,8 @@ class FallbackTTS:
     async def wait_probed(self, timeout: float | None = None) -> list[ComponentStatus]:
         """For `launch.py check` and tests: wait until the start-up probes are in, then report."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._probed.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._probed.wait()
         return self.statuses()
 
     async def _probe_all(self) -> None:
@@ -70,7 +71,8 @@ class FallbackTTS:
 
     async def _probe_one(self, p: TextToSpeech) -> ComponentStatus:
         try:
-            st = await asyncio.wait_for(p.probe(), self.probe_timeout_s)
+            async with asyncio.timeout(self.probe_timeout_s):
+                st = await p.probe()
         except TimeoutError:
             st = ComponentStatus(p.name, False, f"probe timed out after {self.probe_timeout_s:g} s", "")
         except Exception as exc:
@@ -188,11 +190,14 @@ class FallbackTTS:
         """One voice, one phrase, bounded in time; any way of not producing audio is a TtsError."""
         if isinstance(p, Preloadable):  # a model load (Piper: 2-4 s, once) is not a slow phrase
             try:
-                await asyncio.wait_for(p.preload(), self.load_timeout_s)
+                async with asyncio.timeout(self.load_timeout_s):
+                    await p.preload()
             except TimeoutError:
                 raise TtsError(f"model load timed out after {self.load_timeout_s:g} s") from None
-        try:
-            speech = await asyncio.wait_for(p.synthesize(text, reply_id=reply_id), self.timeout_s)
+        try:  # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that comes as the phrase
+            # ends, and the reply's task that was being stopped then went on waiting for its next phrase forever
+            async with asyncio.timeout(self.timeout_s):
+                speech = await p.synthesize(text, reply_id=reply_id)
         except TimeoutError:
             raise TtsError(f"timed out after {self.timeout_s:g} s") from None
         if not len(speech.audio):
