@@ -11,11 +11,19 @@
 - `ignore_while_speaking`: the microphone is muted while the assistant speaks (open speakers, no canceller);
 - `echo_cancel`: the microphone runs through WebRTC's echo canceller fed with what the speaker really played,
   then behaves as `headset`. Where it cannot work it falls back (see `realtime.echo`).
+
+Whatever the policy, speech over the reply whose words are the reply's own (`is_own_words`: "Here is part." over
+"Here is part 1 of a long story...") is the assistant hearing itself through open speakers, not the user: it
+never cuts the reply nor starts a turn, and the session moves one step to a policy that hears less of itself
+(headset -> echo_cancel -> ignore_while_speaking), saying so. With `headset` on open speakers the assistant
+otherwise stopped its own reply and then answered its own echo, turn after turn ("I heard you say: I heard you").
 """
 
 from __future__ import annotations
 
 import asyncio
+import difflib
+import logging
 import re
 from collections.abc import Awaitable, Callable
 
@@ -25,8 +33,11 @@ from core.config import Settings
 from realtime.audio_out import Pausable
 from realtime.echo import attach_echo_canceller
 from realtime.listener import Listener
+from realtime.speech_text import to_spoken
 from realtime.speech_words import BACKCHANNELS
 from realtime.turn import OwnedTasks
+
+log = logging.getLogger(__name__)
 
 _BACKCHANNEL_WORDS = {w for phrase in BACKCHANNELS for w in phrase.split()}
 _BRACKETED = re.compile(r"[\[(*][^\])*]*[\])*]")  # Whisper's "(coughs)", "[BLANK_AUDIO]", "*sigh*"
@@ -64,6 +75,43 @@ def interrupts(text: str, min_words: int = 2) -> bool:
     return len(words) >= min_words or any(w in COMMANDS for w in words)
 
 
+# Own words: at least this share of what was heard matches the reply in order, with a run of two words or more.
+OWN_SHARE = 0.75
+SETTLE_S = 3.0  # after a step to echo_cancel, the canceller converges before its own voice counts against it
+NEXT_POLICY = {"headset": "echo_cancel", "echo_cancel": "ignore_while_speaking"}
+
+
+_CONTRACTED = {"s": "is", "re": "are", "m": "am", "ll": "will", "ve": "have", "d": "would", "t": "not"}
+
+
+def _spoken_words(text: str) -> list[str]:
+    """Words as the voice said them and Whisper may write them: "1" is "one", "here's" is "here is"."""
+    out: list[str] = []
+    for w in _words(to_spoken(text)):
+        base, _, tail = w.partition("'")
+        if tail == "t" and base.endswith("n"):  # "don't": "do not"
+            base, tail = base[:-1], "t"
+        out += [base, _CONTRACTED[tail]] if tail in _CONTRACTED else [base]
+    return out
+
+
+def is_own_words(text: str, reply: str) -> bool:
+    """Whether words heard over the reply are the reply's own (its echo through open speakers).
+
+    Two words at least (one could be anyone's), a command word the reply does not hold ("wait") is the user's,
+    and most of the rest must match the reply in order, with a run of two or more: common words scattered
+    through the reply ("is ... a ... cat") do not make the user's question an echo.
+    """
+    heard = [w for w in _spoken_words(text) if w not in _BACKCHANNEL_WORDS]
+    if text.rstrip().endswith("-"):  # a partial that stops inside a word ("Here is f-"): the word is not heard yet
+        heard = heard[:-1]
+    said = _spoken_words(reply)
+    if len(heard) < 2 or not said or any(w in COMMANDS and w not in said for w in heard):
+        return False
+    blocks = difflib.SequenceMatcher(None, heard, said, autojunk=False).get_matching_blocks()
+    return max(b.size for b in blocks) >= 2 and sum(b.size for b in blocks) >= OWN_SHARE * len(heard)
+
+
 class BargeInPolicy:
     def __init__(self, settings: Settings, output: object, listener: Listener | None) -> None:
         self.listener = listener
@@ -81,24 +129,40 @@ class BargeInPolicy:
         self._verdict: str | None = None  # "words" or "backchannel" for the utterance being weighed
         self._unsure_words = False  # a short partial said words: the next transcript decides (SURE_PARTIAL_WORDS)
         self.paused = False
+        self.reply_text: Callable[[str], str] = lambda turn_id: ""  # the reply under an utterance (agent's)
+        self.notice: Callable[[str], None] = lambda message: None  # tells the user (the agent sets it)
+        self._stepped_at: float | None = None  # when the policy last moved because it heard itself
+        self._speaking = False
+        self._own_turn = ""  # the utterance over the reply already heard as the reply's own words
 
     def clean(self, pcm: np.ndarray) -> np.ndarray:
         """The microphone as the listener should hear it (the assistant's own voice taken out, if it can be)."""
         return self.echo.near(pcm) if self.echo is not None else pcm
 
     def speaking_started(self) -> None:
-        if self.listener is not None and self.name == "ignore_while_speaking":
-            self.listener.mute()
+        self._speaking = True
+        self._mute_while_speaking()
 
     def speaking_stopped(self) -> None:
+        self._speaking = False
         self._resume()
         if self.listener is not None:
             self.listener.unmute()
+
+    def _mute_while_speaking(self) -> None:
+        if self.listener is not None and self.name == "ignore_while_speaking" and self._speaking:
+            self.listener.mute()
 
     def heard(self, turn_id: str, text: str, *, final: bool) -> bool:
         """A transcript of the user's speech: True when it is a backchannel over a reply (no turn to start)."""
         if turn_id not in self._over_reply:
             return False
+        # its own voice: let the reply go on, and hear less of it. Once a transcript of the utterance is the
+        # reply's own, so is the rest of it (Whisper wrote one echo "Here's...", then "Here is what?")
+        if turn_id == self._own_turn or is_own_words(text, self.reply_text(turn_id)):
+            self._verdict, self._unsure_words, self._own_turn = "backchannel", False, turn_id
+            self._heard_itself(text)
+            return True
         # after a short partial that said words, a transcript that is no backchannel either confirms them
         # (Piper's "stop": partial "Stop.", final "Star."); a backchannel ("Got it.") clears them
         if interrupts(text, self.min_words) or (self._unsure_words and not is_backchannel(text)):
@@ -164,6 +228,25 @@ class BargeInPolicy:
                 await asyncio.sleep(POLL_S)
         finally:
             self._resume()
+
+    def _heard_itself(self, text: str) -> None:
+        """One step to a policy that hears less of the speaker, said once per step (see the module docstring)."""
+        clock = asyncio.get_running_loop().time
+        nxt = NEXT_POLICY.get(self.name)
+        if nxt is None or (self._stepped_at is not None and clock() - self._stepped_at < SETTLE_S):
+            return
+        before, self._stepped_at = self.name, clock()
+        if nxt == "echo_cancel":
+            self.name, self.echo, self._detach = attach_echo_canceller(nxt, self.output)
+        if self.name == before:  # no canceller for this output (see realtime.echo): the mic is muted instead
+            self.name = "ignore_while_speaking"
+        # muted for the rest of this reply (not inside the listener's own event: it drops the open utterance)
+        asyncio.get_running_loop().call_soon(self._mute_while_speaking)
+        message = (f"the microphone hears the assistant's own voice ({text.strip()!r} over its reply): speakers "
+                   f"without a headset? Barge-in switched from {before} to {self.name} for this session; set "
+                   f"barge_in.policy: {self.name} in config/config.yaml to start that way, or use a headset")
+        log.warning("%s", message)
+        self.notice(message)
 
     def _pause(self) -> None:
         if isinstance(self.output, Pausable):

@@ -64,6 +64,8 @@ class VoiceAgent:
                                      marks=self.marks, decoder=engines.decoder, judge=engines.end_of_turn,
                                      turn_cfg=s.turn)
         self.barge_in = BargeInPolicy(self.settings, output, self.listener)
+        self.barge_in.reply_text = self._reply_heard_over
+        self.barge_in.notice = self._heard_itself
         self.current: TurnHandle | None = None
         self.state = State.LISTENING if self.listener else State.IDLE
         self._unwatch_history = engines.assistant.writer.watch(self.session_id, self._history_failed)
@@ -99,6 +101,17 @@ class VoiceAgent:
                              message=f"{name.split(':')[0]} failed: {type(exc).__name__}: {exc}"))
         if turn_id and h is not None:
             self.tasks.spawn(self._abort(h), "abort")
+
+    def _reply_heard_over(self, turn_id: str) -> str:
+        """The text of the reply playing under the user's utterance `turn_id` ("" if none: a reply prepared for
+        that very utterance quotes its words, but has not been played, so it cannot be its echo)."""
+        h = self.current
+        return h.reply_text if h is not None and h.turn_id != turn_id and not h.preemptive else ""
+
+    def _heard_itself(self, message: str) -> None:
+        h = self.current
+        self.emit(ErrorEvent(turn_id=h.turn_id if h is not None else "", code=ErrorCode.AUDIO_INPUT,
+                             recoverable=True, message=message))
 
     def _history_failed(self, session_id: str, message: str) -> None:
         h = self.current

@@ -1,8 +1,9 @@
 """Open speakers on the desktop path: the speaker's output really comes back into the microphone.
 
 A PulseAudio loopback carries the sink `spk` (what the assistant plays) into `micfeed` (what the virtual mic
-hears), 40 ms later: an echo path with no headset. With barge-in policy `headset` the assistant hears itself
-and stops its own reply; with `echo_cancel` the reply plays on, and the user talking over it still stops it.
+hears), 40 ms later: an echo path with no headset. With barge-in policy `headset` the assistant hears itself,
+knows its own words, and switches to the echo canceller; with `echo_cancel` the reply plays on, and the user
+talking over it still stops it.
 Real Piper, Whisper, VAD, speaker and microphone adapters; the LLM is the Ollama simulator.
 """
 
@@ -17,6 +18,7 @@ import pytest
 import soundfile as sf
 from faster_whisper import decode_audio
 
+from base.events import ErrorCode, ErrorEvent
 from tests.desktop import Session, desktop_session, start_story
 
 pytestmark = [pytest.mark.slow, pytest.mark.sound]
@@ -40,14 +42,6 @@ def echo_path(sounddevice_on_pulse: dict[str, str]) -> Iterator[dict[str, str]]:
         yield sounddevice_on_pulse
     finally:
         subprocess.run(["pactl", "unload-module", module], env=env, capture_output=True, check=False)
-
-
-async def test_with_the_headset_policy_open_speakers_make_it_interrupt_itself(
-        echo_path: dict[str, str], tmp_path: Path) -> None:
-    async with desktop_session("headset", tmp_path) as sess:
-        await start_story(sess)
-        # nobody speaks: its own voice, coming back through the room, stops the reply
-        assert await sess.wait_for("interrupted", 10.0), [e.type for e in sess.events][-20:]
 
 
 async def test_echo_cancel_keeps_the_reply_going_and_the_user_can_still_interrupt(
@@ -74,3 +68,23 @@ async def test_echo_cancel_keeps_the_reply_going_and_the_user_can_still_interrup
         heard = " ".join(getattr(e, "text", "") for e in sess.events if e.type == "final_transcript").lower()
         assert any(w in heard for w in ("fellow", "americans", "and so")), heard
         assert "lighthouse" not in heard
+
+
+async def test_with_the_headset_policy_open_speakers_it_hears_itself_and_moves_to_echo_cancel(
+        echo_path: dict[str, str], tmp_path: Path) -> None:
+    """Nobody speaks: its own voice comes back through the room and is heard over the reply. Before, that cut
+    the reply and became a turn ("Here is part."), whose answer's echo did the same, turn after turn. Now the
+    words are known for the reply's own: the story goes on, and the session switches to the echo canceller."""
+    # last in this file: a session that talked this long over the loopback, run just before the echo_cancel
+    # test, made that test's canceller let its story through in 2 of 10 runs (not found why)
+    async with desktop_session("headset", tmp_path) as sess:
+        await start_story(sess)
+        assert await sess.wait_for("error", 15.0), heard_and_done(sess)  # it heard itself, and says so
+        notice = next(e for e in sess.events if isinstance(e, ErrorEvent))
+        assert notice.code == ErrorCode.AUDIO_INPUT and "own voice" in notice.message, notice
+        assert sess.agent.barge_in.name in ("echo_cancel", "ignore_while_speaking")
+        played = sess.speaker.played_samples()
+        assert not await sess.wait_for("interrupted", 4.0), heard_and_done(sess)
+        assert sess.agent.state == "speaking" and sess.count("turn_done") == 0, heard_and_done(sess)
+        assert sess.speaker.played_samples() - played > 3 * sess.speaker.sample_rate  # the story went on
+        await sess.agent.interrupt()  # nothing left playing into the room for the next test's microphone
