@@ -76,6 +76,14 @@ class TurnConfig(Section):
                                           "decision on, so holding its release past sentence gaps costs nothing")
     unfinished_silence_ms: int = Field(1800, ge=300, le=2000,
                                        description="the longest pause waited out inside an unfinished turn")
+    text_model_path: str = Field(".tools/models/text-turn-v1.npz",
+                                 description="the words' end-of-turn model (`make text-turn-model`); relative to "
+                                             "the project; without it the audio alone can end a statement")
+    text_sure: float = Field(0.85, gt=0.0, lt=1.0,
+                             description="P(complete) at which the words' model ends a statement the audio holds")
+    text_sure_silence_ms: int = Field(800, ge=100, le=2000,
+                                      description="silence that ends such a turn: later than a finished one, so "
+                                                  "a short pause after a whole sentence still goes on")
     second_look_ms: int = Field(
         300, ge=0, le=1500, description="when the words end the turn and the audio model did not agree at "
                                         "judge_after_ms, it hears the pause again at this much silence (it was "

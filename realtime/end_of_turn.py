@@ -5,6 +5,8 @@ A fixed silence cannot tell "And so my fellow Americans ... ask not" (a 1.2 s pa
 call on one core) hears the prosody: pitch, lengthening, a trailing "um". It misses grammar ("My favourite
 films are," falls like an end), so the transcript has a veto (`realtime.turn_text`): the turn is finished only
 if the audio says so *and* the words carry no cue of going on. Without the model file the words decide alone.
+Where the audio holds a statement the words would end, a learned words' model (`realtime.text_turn`) may end
+it after a longer silence when it is sure the words are a whole message.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import numpy as np
 
 from base.audio import LISTEN_RATE
 from core.config import PROJECT_ROOT, TurnConfig
+from realtime.text_turn import TextTurnModel
 from realtime.turn_text import PUNCTUATION_ONLY, unfinished_cue
 
 log = logging.getLogger(__name__)
 
 WINDOW_S = 8  # the model hears the last 8 s
 FETCH_HINT = "make turn-model"
+TEXT_HINT = "make text-turn-model"
 # P(finished) at which the audio overrules Whisper's trailing ellipsis or comma (the weakest cues). 0.8, not 0.9: on
 # five espeak-ng voices the judge was not tuned on, "Next song..." (P 0.83) and "How are you" written "How I do..."
 # (0.87) waited the 1.8 s limit, and on 44 paused clips (four voices) no pause was held by punctuation alone.
@@ -37,6 +41,13 @@ class Verdict:
     p_audio: float | None  # the audio model's P(finished); None without the model
     cue: str | None  # why the words look unfinished, or None
     text: str = ""
+    p_text: float | None = None  # the words' model's P(complete), where it was asked
+    endpoint_ms: int | None = None  # the silence that ends this turn, when not the finished/unfinished default
+
+    @property
+    def by_words_model(self) -> bool:
+        """Finished on the words' model against the audio (not a sentence the voice was heard to end)."""
+        return self.finished and self.endpoint_ms is not None
 
 
 class TurnJudge(Protocol):
@@ -101,9 +112,11 @@ class SmartTurn:
 class EndOfTurn:
     """The audio model (when present) and the words together; see the module docstring."""
 
-    def __init__(self, cfg: TurnConfig, model: SmartTurn | None = None) -> None:
+    def __init__(self, cfg: TurnConfig, model: SmartTurn | None = None,
+                 text_model: TextTurnModel | None = None) -> None:
         self.cfg = cfg
         self.model = model
+        self.text_model = text_model
 
     def p_finished(self, audio: np.ndarray) -> float | None:
         return self.model(audio) if self.model is not None else None
@@ -112,7 +125,8 @@ class EndOfTurn:
         return self.model is not None and audio_decides(text)
 
     def decide(self, p_audio: float | None, text: str) -> Verdict:
-        """Finished: no cue of going on, and the audio agrees or the words end a question.
+        """Finished: no cue of going on, and the audio agrees or the words end a question, or the words' model is
+        sure they are a whole message (then after `turn.text_sure_silence_ms`).
 
         A trailing ellipsis or comma alone does not hold a turn the audio is sure is over: Whisper primed at a pause
         writes one after a short answer ("Yes...", P 0.98; "Yes,"), and the audio model is the better judge of
@@ -127,7 +141,15 @@ class EndOfTurn:
             cue = None  # the audio hears a falling end where Whisper guessed a trailing-off voice: "Yes..."
         question = _is_question(text)
         finished = cue is None and (p_audio is None or p_audio >= self.cfg.threshold or question)
-        return Verdict(finished, p_audio, cue, text)
+        if finished or cue is not None or self.text_model is None:
+            return Verdict(finished, p_audio, cue, text)
+        # Only the audio holds this statement. Smart Turn gives espeak-ng's finished statements P 0.01-0.2 at
+        # every silence up to 1 s, and jfk.flac's "ask not" 0.01-0.07: the audio cannot tell them apart here,
+        # the words can (P(complete) 0.87-0.91 and 0.27).
+        p_text = self.text_model.p_complete(text)
+        if p_text >= self.cfg.text_sure:
+            return Verdict(True, p_audio, None, text, p_text, self.cfg.text_sure_silence_ms)
+        return Verdict(False, p_audio, None, text, p_text)
 
 
 def build_end_of_turn(cfg: TurnConfig) -> EndOfTurn | None:
@@ -142,11 +164,32 @@ def build_end_of_turn(cfg: TurnConfig) -> EndOfTurn | None:
                     path, FETCH_HINT)
         return EndOfTurn(cfg)
     try:
-        return EndOfTurn(cfg, SmartTurn(path))
+        model = SmartTurn(path)
     except Exception as exc:
         log.warning("end of turn: Smart Turn model at %s failed to load (%s): judging from the words alone",
                     path, exc)
         return EndOfTurn(cfg)
+    return EndOfTurn(cfg, model, load_text_model(cfg))
+
+
+def text_model_path(cfg: TurnConfig) -> Path:
+    path = Path(cfg.text_model_path).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def load_text_model(cfg: TurnConfig) -> TextTurnModel | None:
+    """The words' model, or None (one log line saying what it costs and how to get it)."""
+    path = text_model_path(cfg)
+    if not path.exists():
+        log.warning("end of turn: no words' model at %s (run `%s`): a statement the audio model holds waits "
+                    "turn.unfinished_silence_ms", path, TEXT_HINT)
+        return None
+    try:
+        return TextTurnModel.load(path)
+    except Exception as exc:
+        log.warning("end of turn: words' model at %s failed to load (%s; run `%s` again): a statement the audio "
+                    "model holds waits turn.unfinished_silence_ms", path, exc, TEXT_HINT)
+        return None
 
 
 def turn_status(cfg: TurnConfig) -> tuple[bool, str, str]:
@@ -156,6 +199,10 @@ def turn_status(cfg: TurnConfig) -> tuple[bool, str, str]:
     if cfg.detector == "words":
         return True, "from the words alone (turn.detector: words)", ""
     path = model_path(cfg)
-    if path.exists():
-        return True, f"Smart Turn v3.2 + words ({path})", ""
-    return False, f"no Smart Turn model at {path}: judging from the words alone", FETCH_HINT
+    if not path.exists():
+        return False, f"no Smart Turn model at {path}: judging from the words alone", FETCH_HINT
+    text = text_model_path(cfg)
+    if not text.exists():
+        return False, (f"Smart Turn v3.2 + words ({path}); no words' model at {text}: a statement the audio "
+                       "holds waits the unfinished limit"), TEXT_HINT
+    return True, f"Smart Turn v3.2 + words + the words' model ({path}, {text})", ""

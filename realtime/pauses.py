@@ -88,7 +88,7 @@ class PauseJudging:
         if self.judge is None:
             return self.vad_cfg.silence_ms
         if u.verdict is not None and u.verdict.finished:
-            return self.turn_cfg.finished_silence_ms
+            return u.verdict.endpoint_ms or self.turn_cfg.finished_silence_ms
         return self.turn_cfg.unfinished_silence_ms
 
     def _speculate(self, u: Utterance) -> None:  # never skipped: a busy decoder would leave the pause unjudged
@@ -158,10 +158,11 @@ class PauseJudging:
                 self._offer_candidate(u, at, fut)
             p = await self._p_finished(judge, audio)
         verdict = judge.decide(p, text)
-        self._sentence(u, at, text, verdict.finished)
+        self._sentence(u, at, text, verdict.finished and not verdict.by_words_model)
         if self._stale(u, at):
             return
-        if not verdict.finished and p is not None and words_end_it and self.turn_cfg.second_look_ms:
+        second = not verdict.finished or verdict.by_words_model  # the audio may still end it at the short silence
+        if second and p is not None and words_end_it and self.turn_cfg.second_look_ms:
             u.verdict, u.second_look = verdict, (at, text)  # the early reply stands until the audio's second look
             if u.silence_frames * self.frame_ms >= self.turn_cfg.second_look_ms:
                 self._look_again(u, at, text)
@@ -196,17 +197,18 @@ class PauseJudging:
 
     def _settle(self, u: Utterance, at: int, verdict: Verdict) -> None:
         """The verdict on the current pause: a finished one starts the reply (if not yet) and ends the turn once
-        `turn.finished_silence_ms` has passed; an unfinished one withdraws a reply started on the words."""
+        `turn.finished_silence_ms` (or the verdict's own endpoint) has passed; an unfinished one withdraws a reply
+        started on the words."""
         u.verdict = verdict
-        log.debug("pause judged %s (P %s, cue %s): %r", "finished" if verdict.finished else "unfinished",
-                  verdict.p_audio, verdict.cue, verdict.text)
+        log.debug("pause judged %s (P %s, words' P %s, cue %s): %r", "finished" if verdict.finished else
+                  "unfinished", verdict.p_audio, verdict.p_text, verdict.cue, verdict.text)
         if not verdict.finished:
             self._withdraw(u)
             return
         self.markbook.of(u.turn_id)["turn_judged"] = now()  # the decision that ends the turn: the last pause's
         if u.speculative is not None:  # `_offer_candidate` checks it is still this pause's decode
             self._offer_candidate(u, at, u.speculative[1])
-        if u.silence_frames * self.frame_ms >= self.turn_cfg.finished_silence_ms and self._utt is u:
+        if u.silence_frames * self.frame_ms >= self._endpoint_ms(u) and self._utt is u:
             self._end(u, "silence")
 
     def _offer_candidate(self, u: Utterance, at: int, fut: asyncio.Future[str]) -> None:
