@@ -74,10 +74,14 @@ async def run(settings: Settings, jfk: Path | None, voices: dict[str, Say]) -> d
 
         clips.append(("real", "jfk.flac", np.asarray(decode_audio(str(jfk)) * 32767, dtype=np.int16)))
     for voice, name, audio in clips:
-        events, _ = await _listen(np.concatenate([_silence(0.3), audio, _silence(2.5)]), settings, stt, judge)
-        finals = [e.text for e in events if isinstance(e, FinalTranscript)]
-        paused.append({"voice": voice, "clip": name, "turns": len(finals), "finals": finals})
-        print(f"  paused ({voice}): {len(finals)} turn(s): {finals}", flush=True)
+        events, listener = await _listen(np.concatenate([_silence(0.3), audio, _silence(2.5)]), settings, stt,
+                                         judge)
+        ends = [e for e in events if isinstance(e, FinalTranscript)]
+        finals = [e.text for e in ends]
+        m = listener.marks(ends[-1].turn_id) if ends else {}
+        end_wait = round(m["endpoint"] - m["speech_end"], 3) if "endpoint" in m and "speech_end" in m else None
+        paused.append({"voice": voice, "clip": name, "turns": len(finals), "finals": finals, "end_wait": end_wait})
+        print(f"  paused ({voice}): {len(finals)} turn(s), the real end waited {end_wait} s: {finals}", flush=True)
     for voice, say in voices.items():
         for text in QUESTIONS:
             events, listener = await _listen(np.concatenate([_silence(0.3), say(text), _silence(2.5)]),
@@ -124,6 +128,11 @@ def main(settings: Settings, argv: list[str]) -> int:
     for voice in [*voices, "real"]:
         rows_v = [r for r in res["paused"] if r["voice"] == voice]  # type: ignore[attr-defined]
         print(f"false endpoints on {len(rows_v)} paused clips ({voice}): {_splits(rows_v)}")
+        waits = [float(r["end_wait"]) for r in rows_v if r.get("end_wait") is not None]
+        if waits:  # the sentence after the pause is a finished statement: how long was it waited for?
+            long = sum(w >= settings.turn.unfinished_silence_ms / 1000 - 0.05 for w in waits)
+            print(f"  their real ends: waited p50 {statistics.median(waits):.3f} s; the "
+                  f"{settings.turn.unfinished_silence_ms} ms limit {long} of {len(waits)}")
     folder = a.out if a.out.is_absolute() else Path.cwd() / a.out
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / "turns.json"

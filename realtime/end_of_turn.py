@@ -78,9 +78,17 @@ def _is_question(text: str) -> bool:
     return text.rstrip().rstrip('"').endswith("?")
 
 
-def model_path(cfg: TurnConfig) -> Path:
-    path = Path(cfg.model_path).expanduser()
+def _in_project(name: str) -> Path:
+    path = Path(name).expanduser()
     return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def model_path(cfg: TurnConfig) -> Path:
+    return _in_project(cfg.model_path)
+
+
+def text_model_path(cfg: TurnConfig) -> Path:
+    return _in_project(cfg.text_model_path)
 
 
 class SmartTurn:
@@ -170,11 +178,6 @@ def build_end_of_turn(cfg: TurnConfig) -> EndOfTurn | None:
                     path, exc)
         return EndOfTurn(cfg)
     return EndOfTurn(cfg, model, load_text_model(cfg))
-
-
-def text_model_path(cfg: TurnConfig) -> Path:
-    path = Path(cfg.text_model_path).expanduser()
-    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 def load_text_model(cfg: TurnConfig) -> TextTurnModel | None:

@@ -9,6 +9,7 @@ no cue and does not wait.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from realtime.speech_words import (
@@ -24,7 +25,7 @@ from realtime.speech_words import (
     VERBS,
 )
 
-_WORD = re.compile(r"[a-z]+(?:['’][a-z]+)*")
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z0-9]+)*")  # "is 42." has its complement
 _TRAILING_OPEN = re.compile(r"(,|;|:|-|–|—)\s*$")
 # Whisper's guesses at a voice that goes on, not grammar: the weakest cues, the ones a sure audio model overrules
 # ("Yes..." at P 0.98; Piper's "Yes." written "Yes," by Whisper primed with the pause prompt); any word cue is
@@ -34,13 +35,20 @@ COMMA = "trailing ','"
 PUNCTUATION_ONLY = (ELLIPSIS, COMMA)
 
 
+SUBJECTS = {"i", "you", "we", "they", "he", "she", "it"}
+_NO_VERB = TURN_DANGLING | PREPOSITIONS | PRONOUNS | {"all", "both", "too", "guys", "alone", "me", "us", "them"}
+
+
 def _words(text: str) -> list[str]:
     return [w.replace("’", "'") for w in _WORD.findall(text.lower())]
 
 
 def _has_verb(words: list[str]) -> bool:
-    """A rough clause test: a known verb, a contraction ("I'm", "it's", "don't") or a past tense in -ed."""
-    return any(w in VERBS or "'" in w or (len(w) > 4 and w.endswith("ed")) for w in words)
+    """A rough clause test: a known verb, a contraction ("I'm", "it's", "don't"), a past tense in -ed, or a
+    subject pronoun with a word after it that can be its verb ("we begin": VERBS cannot list them all)."""
+    if any(w in VERBS or "'" in w or (len(w) > 4 and w.endswith("ed")) for w in words):
+        return True
+    return any(a in SUBJECTS and b not in _NO_VERB for a, b in itertools.pairwise(words))
 
 
 # "so am I" run on into more words: Whisper tiny.en's reading of "so my ..." (/səmaɪ/), as in "And so am I fellow

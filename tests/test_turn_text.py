@@ -39,6 +39,7 @@ UNFINISHED = [
     "I was thinking that.",  # Piper's "I was thinking that [0.8 s] we could go": Smart Turn P 0.02-0.67
     "I hope that",
     "I'm not sure that.",
+    "And then my brother.", "But we", "And I", "And you guys",
 ]
 
 FINISHED = [
@@ -50,8 +51,11 @@ FINISHED = [
     "And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country.",
     "Set a timer for ten minutes.", "Tell me a joke.", "But I already did that.", "And then it stopped working.",
     "If so, great.", "", "   ",
-    "And so am I.", "So am I.", "And so am I, my friend.", "So am I, and so is she."
+    "And so am I.", "So am I.", "And so am I, my friend.", "So am I, and so is she.",
     "I know that.", "I did that.", "Can you do that?", "Is it true that?", "I like that.",
+    # a verb no list holds, after its subject; a number as the complement (both waited the 1.8 s limit)
+    "And so my friends, we begin again tomorrow.", "And they say it works.", "The answer to the question is 42.",
+    "The answer is, 42.", "My locker number is 1234.",
 ]
 
 
