@@ -80,6 +80,38 @@ class TimedSTT:
         return text
 
 
+@dataclass
+class JudgeCall:
+    kind: str  # "audio" (Smart Turn) or "words" (the rules, then the words' model where they decide)
+    wall_s: float
+    cpu_s: float  # the calling thread's CPU time: what the call cost the machine, not what it waited for
+
+
+@dataclass
+class TimedJudge:
+    """Wraps the end-of-turn judge to record what each call costs, for the report's per-turn model cost."""
+
+    inner: Any
+    calls: list[JudgeCall] = field(default_factory=list)
+
+    def _timed(self, kind: str, fn: Callable[..., Any], *args: Any) -> Any:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        out = fn(*args)
+        if kind != "audio" or out is not None:  # None: no audio model, nothing ran
+            self.calls.append(JudgeCall(kind, time.perf_counter() - t0, time.thread_time() - c0))
+        return out
+
+    def p_finished(self, audio: np.ndarray) -> float | None:
+        out: float | None = self._timed("audio", self.inner.p_finished, audio)
+        return out
+
+    def needs_audio(self, text: str) -> bool:
+        return bool(self.inner.needs_audio(text))
+
+    def decide(self, p_audio: float | None, text: str) -> Any:
+        return self._timed("words", self.inner.decide, p_audio, text)
+
+
 # --- set-up --------------------------------------------------------------------------------------------
 # The voices that work offline out of the box: Edge needs the network and Coqui a downloaded model, so with
 # them in the chain the bench would time a failure, not a voice.
@@ -108,7 +140,8 @@ async def _warm_up(engines: Any) -> None:
 
 
 # --- one run of a clip -------------------------------------------------------------------------------------
-async def run_clip(engines: Any, clip: Clip, mode: str, output: AudioOutput, stt: TimedSTT) -> dict[str, Any]:
+async def run_clip(engines: Any, clip: Clip, mode: str, output: AudioOutput, stt: TimedSTT,
+                   judge: TimedJudge) -> dict[str, Any]:
     """Play `clip` into a fresh agent in real time; returns the run with one record per reply turn."""
     from realtime.audio_in import FileSource
     from realtime.paced_output import PacedOutput
@@ -118,7 +151,7 @@ async def run_clip(engines: Any, clip: Clip, mode: str, output: AudioOutput, stt
     events: list[Event] = []
     agent = VoiceAgent(engines, output)
     agent.subscribe(events.append)
-    first_decode = len(stt.decodes)
+    first_decode, first_call = len(stt.decodes), len(judge.calls)
     source = FileSource(clip.path, speed=1.0, tail_silence_s=silence_s + 1.0)
     clip.duration_s = round(source.duration_s - silence_s - 1.0, 2)
     try:
@@ -153,7 +186,8 @@ async def run_clip(engines: Any, clip: Clip, mode: str, output: AudioOutput, stt
     return {"mode": mode, "clip": clip.path.name, "transcript": transcript, "reference": clip.reference,
             "wer": report.wer(clip.reference, transcript) if clip.reference else None,
             "word_errors": errors, "reference_words": ref_words, "turns": turns,
-            "decodes": [dataclasses.asdict(d) for d in stt.decodes[first_decode:]]}
+            "decodes": [dataclasses.asdict(d) for d in stt.decodes[first_decode:]],
+            "judge_calls": [dataclasses.asdict(c) for c in judge.calls[first_call:]]}
 
 
 async def measure_idle(engines: Any, seconds: float) -> dict[str, Any]:
@@ -233,10 +267,11 @@ async def run(settings: Settings, opts: BenchOptions) -> dict[str, Any]:
                 raise ConnectionError(f"--ollama-host {host}: {detail} ({fix})")
         print(f"loading models; {len(clips)} clip(s), {n_turns} turn(s) per mode, LLM {llm}", flush=True)
         loaded = await load_engines(base, listen=True, tools=False)
-        stt = TimedSTT(loaded.stt)
+        stt, judge = TimedSTT(loaded.stt), TimedJudge(loaded.end_of_turn)
+        timed_judge = judge if loaded.end_of_turn is not None else None
         classic = base.model_copy(update={"streaming": False})
-        engines = {"streaming": dataclasses.replace(loaded, stt=stt),
-                   "classic": dataclasses.replace(loaded, stt=stt, settings=classic)}
+        engines = {"streaming": dataclasses.replace(loaded, stt=stt, end_of_turn=timed_judge),
+                   "classic": dataclasses.replace(loaded, stt=stt, end_of_turn=timed_judge, settings=classic)}
         speaker = None
         if opts.speaker:
             from realtime.speaker import SpeakerOutput
@@ -250,7 +285,7 @@ async def run(settings: Settings, opts: BenchOptions) -> dict[str, Any]:
                 clip = clips[i % len(clips)]
                 for mode in report.MODES if i % 2 == 0 else report.MODES[::-1]:  # neither mode always first
                     output: AudioOutput = speaker or PacedOutput(base.tts.sample_rate, clock=now)
-                    r = await run_clip(engines[mode], clip, mode, output, stt)
+                    r = await run_clip(engines[mode], clip, mode, output, stt, judge)
                     runs.append(r)
                     v2v = [t["intervals"].get("voice_to_voice") for t in r["turns"] if not t["interrupted"]]
                     print(f"[{i + 1}/{n_turns}] {mode:<9} {clip.path.name:<16} v2v {v2v} "

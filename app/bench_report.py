@@ -152,6 +152,32 @@ def summarize_runs(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, 
     return out
 
 
+def _ms(v: float | None) -> float | None:
+    return None if v is None else round(v * 1000, 2)
+
+
+def judge_cost(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
+    """What the end-of-turn models cost: each call (wall and CPU time) and each turn (all its pauses' calls,
+    over the runs' utterances); None when no judge ran (`turn.detector: off`)."""
+    if not any(r.get("judge_calls") for r in runs):
+        return None
+    out: dict[str, dict[str, Any]] = {}
+    for kind in ("audio", "words"):
+        calls = [c for r in runs for c in r.get("judge_calls", []) if c["kind"] == kind]
+        heard = [(r, len(r["turns"])) for r in runs if r["turns"]]
+        mine = [[c for c in r.get("judge_calls", []) if c["kind"] == kind] for r, _ in heard]
+        out[kind] = {
+            "calls": len(calls),
+            "ms_p50": _ms(percentile([c["wall_s"] for c in calls], 50)),
+            "ms_p95": _ms(percentile([c["wall_s"] for c in calls], 95)),
+            "cpu_ms_p50": _ms(percentile([c["cpu_s"] for c in calls], 50)),
+            "calls_per_turn_p50": percentile([len(m) / n for m, (_, n) in zip(mine, heard, strict=True)], 50),
+            "cpu_ms_per_turn_p50": _ms(percentile([sum(c["cpu_s"] for c in m) / n
+                                                   for m, (_, n) in zip(mine, heard, strict=True)], 50)),
+        }
+    return out
+
+
 def assemble(runs: list[dict[str, Any]], clips: list[dict[str, Any]], config: dict[str, Any],
              idle: dict[str, Any], memory: dict[str, Any]) -> dict[str, Any]:
     """Everything results.json holds, targets included."""
@@ -167,7 +193,7 @@ def assemble(runs: list[dict[str, Any]], clips: list[dict[str, Any]], config: di
         "machine": machine_info(),
         "config": config,
         "clips": clips,
-        "runs": [{k: v for k, v in r.items() if k not in ("turns", "decodes")} for r in runs],
+        "runs": [{k: v for k, v in r.items() if k not in ("turns", "decodes", "judge_calls")} for r in runs],
         "turns": [t for r in runs for t in r["turns"]],
         "voices_used": sorted({t["voice"] for r in runs for t in r["turns"] if t["voice"]}),
         "interrupted_turns": sum(t["interrupted"] for r in runs for t in r["turns"]),
@@ -178,6 +204,7 @@ def assemble(runs: list[dict[str, Any]], clips: list[dict[str, Any]], config: di
                 "rtf_final_p50": None if not rtf_final else round(percentile(rtf_final, 50) or 0.0, 3),
                 "rtf_all_p50": None if not rtf_all else round(percentile(rtf_all, 50) or 0.0, 3),
                 "wer": round(errors / ref_words, 3) if ref_words else None, "reference_words": ref_words},
+        "end_of_turn_cost": judge_cost(runs),
         "idle": idle,
         "memory": memory,
     }
@@ -242,6 +269,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"({stt['decodes']} decodes); "
         f"WER {_fmt(stt['wer'])} "
         f"over {stt['reference_words']} reference words",
+        *_cost_line(results.get("end_of_turn_cost")),
         f"- CPU while listening to {idle['seconds']:.0f} s of silence: "
         f"{idle['cpu_percent_of_one_core']:.1f} % of one core "
         f"(utterances opened by it: {idle['false_starts']})",
@@ -295,6 +323,20 @@ def _by_speaker(turns: list[dict[str, Any]]) -> list[str]:
             cells.append(f"{_fmt(percentile(vals, 50))} / {_fmt(max(vals))}" if vals else "–")
         lines.append(f"| {who} | {len(mine)} | {' | '.join(cells)} |")
     return lines
+
+
+def _cost_line(cost: dict[str, dict[str, Any]] | None) -> list[str]:
+    if not cost:
+        return []
+
+    def f(v: float | None, spec: str = ".0f", unit: str = " ms") -> str:
+        return "–" if v is None else f"{v:{spec}}{unit}"
+
+    a, w = cost["audio"], cost["words"]
+    return [f"- End-of-turn models per turn (p50): Smart Turn {f(a['calls_per_turn_p50'], '.1f', '')} call(s), "
+            f"{f(a['cpu_ms_per_turn_p50'])} of CPU ({f(a['ms_p50'])} a call p50, {f(a['ms_p95'])} p95, "
+            f"{a['calls']} calls); the words' rules and model {f(w['cpu_ms_per_turn_p50'], '.1f')} "
+            f"({f(w['ms_p50'], '.2f')} a call, {w['calls']} calls)"]
 
 
 def _fmt_mb(v: float | None) -> str:

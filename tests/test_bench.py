@@ -282,3 +282,28 @@ def test_the_turn_bench_speaks_in_voices_named_on_the_command_line() -> None:
     assert len(plain) > 8000 and len(other) > 8000 and not np.array_equal(plain[:8000], other[:8000])
     with pytest.raises(ValueError, match="'zz'"):
         named_voices(["zz"])
+
+
+def test_the_end_of_turn_models_cost_is_timed_per_call_and_reported_per_turn() -> None:
+    from app.bench import TimedJudge
+    from core.config import TurnConfig
+    from realtime.end_of_turn import EndOfTurn
+
+    words_only = TimedJudge(EndOfTurn(TurnConfig()))
+    assert words_only.p_finished(np.zeros(1600, np.float32)) is None  # no audio model: nothing ran, none counted
+    assert words_only.decide(None, "What time is it?").finished
+    assert not words_only.decide(None, "milk, eggs, and").finished
+    assert [c.kind for c in words_only.calls] == ["words", "words"]
+    timed = TimedJudge(EndOfTurn(TurnConfig(), model=lambda audio: 0.9))  # type: ignore[arg-type]
+    assert timed.p_finished(np.zeros(1600, np.float32)) == 0.9 and timed.calls[0].kind == "audio"
+
+    res = _results()
+    call = {"kind": "audio", "wall_s": 0.04, "cpu_s": 0.03}
+    runs = [{"turns": [{}, {}], "judge_calls": [call, call, call, {"kind": "words", "wall_s": 1e-4, "cpu_s": 1e-4}]},
+            {"turns": [{}], "judge_calls": [call]}]
+    cost = bench_report.judge_cost(runs)
+    assert cost is not None and cost["audio"]["calls"] == 4 and cost["audio"]["ms_p50"] == 40.0
+    assert cost["audio"]["calls_per_turn_p50"] in (1.0, 1.5) and cost["words"]["calls"] == 1
+    assert bench_report.judge_cost([{"turns": [{}], "judge_calls": []}]) is None  # turn.detector: off
+    res["end_of_turn_cost"] = cost
+    assert "- End-of-turn models per turn (p50): Smart Turn" in bench_report.render_markdown(res)
