@@ -40,7 +40,7 @@ PAUSED = [  # (before the pause, after it, pause in seconds)
     ("What I would really like is", "a cup of tea.", 1.4),
 ]
 QUESTIONS = ["What time is it?", "Yes.", "Paris.", "What is the capital of France?", "Tell me a joke.",
-             "How is the weather today?", "Turn off the lights.", "Who wrote Hamlet?"]
+             "How is the weather today?", "Turn off the lights.", "Who wrote Hamlet?", "No thanks.", "Sure."]
 
 
 def _splits(rows: list[dict[str, object]]) -> int:

@@ -22,7 +22,7 @@ import numpy as np
 from base.audio import LISTEN_RATE
 from core.config import PROJECT_ROOT, TurnConfig
 from realtime.text_turn import TextTurnModel
-from realtime.turn_text import PUNCTUATION_ONLY, unfinished_cue
+from realtime.turn_text import PUNCTUATION_ONLY, is_answer, unfinished_cue
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +66,17 @@ class TurnJudge(Protocol):
 
 def audio_decides(text: str) -> bool:
     """False when the words settle the verdict alone: a word cue holds the turn whatever the audio says, and
-    a question with no cue ends it (see `EndOfTurn.decide`); a lone trailing ellipsis or comma, or a statement,
-    needs the audio."""
+    a question or a short whole answer with no cue ends it (see `EndOfTurn.decide`); a lone trailing ellipsis or
+    comma, or a statement, needs the audio."""
     cue = unfinished_cue(text)
     if cue is not None:
         return cue in PUNCTUATION_ONLY
-    return not _is_question(text)
+    return not _words_end_it(text)
 
 
-def _is_question(text: str) -> bool:
-    return text.rstrip().rstrip('"').endswith("?")
+def _words_end_it(text: str) -> bool:
+    """A question, or a short whole answer ("Yes.", "No thanks."): the words alone end the turn."""
+    return text.rstrip().rstrip('"').endswith("?") or is_answer(text)
 
 
 def _in_project(name: str) -> Path:
@@ -147,8 +148,8 @@ class EndOfTurn:
         cue = unfinished_cue(text)
         if cue in PUNCTUATION_ONLY and p_audio is not None and p_audio >= SURE:
             cue = None  # the audio hears a falling end where Whisper guessed a trailing-off voice: "Yes..."
-        question = _is_question(text)
-        finished = cue is None and (p_audio is None or p_audio >= self.cfg.threshold or question)
+        words_end_it = _words_end_it(text)  # a question or a short whole answer ("Yes..." at P 0.11)
+        finished = cue is None and (p_audio is None or p_audio >= self.cfg.threshold or words_end_it)
         if finished or cue is not None or self.text_model is None:
             return Verdict(finished, p_audio, cue, text)
         # Only the audio holds this statement. Smart Turn gives espeak-ng's finished statements P 0.01-0.2 at

@@ -35,6 +35,14 @@ COMMA = "trailing ','"
 PUNCTUATION_ONLY = (ELLIPSIS, COMMA)
 
 
+# A whole answer on its own, however Whisper punctuates it: primed with the pause prompt it writes "Yes..." for a
+# plain "Yes." (espeak-ng en-us+m3, audio P 0.11 at both looks: it waited the 1.8 s limit). Fillers that lead
+# into more ("okay", "right", "well", "so", "hi") are not here; "yes, and..." has its word cue.
+ANSWERS = {"yes", "yeah", "yep", "yup", "no", "nope", "nah", "sure", "thanks", "correct", "exactly", "absolutely",
+           "definitely", "perfect", "great", "fine", "agreed", "please"}
+ANSWER_PHRASES = {"thank you", "of course", "not really", "no thanks", "no thank you", "yes please", "never mind",
+                  "sounds good", "not at all", "thank you very much"}
+
 SUBJECTS = {"i", "you", "we", "they", "he", "she", "it"}
 _NO_VERB = TURN_DANGLING | PREPOSITIONS | PRONOUNS | {"all", "both", "too", "guys", "alone", "me", "us", "them"}
 
@@ -68,7 +76,19 @@ def unfinished_cue(text: str) -> str | None:
     comma = stripped.endswith(",")
     if not ellipsis and not comma and _TRAILING_OPEN.search(stripped):
         return f"trailing {stripped[-1]!r}"
-    return _word_cue(words, stripped) or (ELLIPSIS if ellipsis else COMMA if comma else None)
+    if (cue := _word_cue(words, stripped)) is not None or _answer(words):
+        return cue
+    return ELLIPSIS if ellipsis else COMMA if comma else None
+
+
+def is_answer(text: str) -> bool:
+    """A short whole answer ("Yes...", "No, no.", "Yes, please.", "Thank you."): it ends the turn as a question
+    does, whatever the audio says (the issue's "short complete answers do not wait")."""
+    return _answer(_words(text))
+
+
+def _answer(words: list[str]) -> bool:
+    return " ".join(words) in ANSWER_PHRASES or (0 < len(words) <= 3 and all(w in ANSWERS for w in words))
 
 
 def _word_cue(words: list[str], stripped: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from realtime.turn_text import unfinished_cue
+from realtime.turn_text import is_answer, unfinished_cue
 
 UNFINISHED = [
     "And so, my fellow Americans,",
@@ -80,7 +80,16 @@ def test_a_word_cue_is_named_before_the_ellipsis() -> None:
     assert unfinished_cue("milk, eggs, and...") == "ends on 'and'"
     assert unfinished_cue("The answer is…") == "ends on 'is' without its complement"
     assert unfinished_cue("I want to...") == "trailing ellipsis"
-    assert unfinished_cue("Yes...") == "trailing ellipsis"
-    assert unfinished_cue("Yes,") == "trailing ','"
+    assert unfinished_cue("Next song...") == "trailing ellipsis"
+    assert unfinished_cue("Let me think,") == "trailing ','"
     assert unfinished_cue("milk, eggs, and,") == "ends on 'and'"
     assert unfinished_cue("So the plan is,") == "ends on 'is' without its complement"
+
+
+def test_a_short_whole_answer_has_no_cue_however_whisper_punctuates_it() -> None:
+    """Primed with the pause prompt, Whisper writes "Yes..." for a plain "Yes." (espeak-ng en-us+m3)."""
+    for text in ("Yes...", "Yes,", "No, no.", "Yes, please...", "Thank you,", "Not really...", "Sure."):
+        assert unfinished_cue(text) is None and is_answer(text), text
+    for text in ("Okay...", "Well...", "Hi,", "Yes, and...", "So...", "Right,", "Yes but", "Tomorrow..."):
+        assert not is_answer(text), text
+    assert unfinished_cue("Yes, and...") == "ends on 'and'" and unfinished_cue("Okay...") == "trailing ellipsis"
