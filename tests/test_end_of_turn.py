@@ -313,6 +313,21 @@ async def test_jfk_is_one_turn_at_the_default_config(jfk_path: Path) -> None:
 
 @pytest.mark.slow
 @needs_model
+async def test_jfk_in_room_noise_is_still_one_turn(jfk_path: Path) -> None:
+    """40 dB below full scale of steady noise (a fan, a quiet street): tiny.en then reads the first pause as "And
+    so am I, fellow American." and Smart Turn calls it finished (P 0.96); the turn was cut there."""
+    from realtime.stt import build_stt
+
+    speech = decode_audio(str(jfk_path))
+    noise = np.random.default_rng(5).normal(0, 10 ** (-40 / 20), len(speech))  # split it on the old code
+    pcm = np.clip((speech + noise) * 32767, -32768, 32767).astype(np.int16)
+    events, _ = await listen(np.concatenate([silence(0.5), pcm, silence(2.5)]), build_stt(SttConfig()),
+                             build_end_of_turn(TURN))
+    assert len(finals(events)) == 1, finals(events)
+
+
+@pytest.mark.slow
+@needs_model
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 async def test_paused_sentences_stay_one_turn_and_a_question_is_answered_soon() -> None:
     from realtime.stt import build_stt

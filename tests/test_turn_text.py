@@ -13,6 +13,8 @@ UNFINISHED = [
     "And so am I fellow Americans.",  # tiny.en's "so my" at about half of the cut points of jfk.flac's pause
     "And so am I fellow American.",
     "But so am I dear friends,",
+    "And so am I, fellow American.",  # the same in 40 dB of room noise, with a comma (audio P 0.96)
+    "And so am I, my friend.",  # the price: a rare vocative after "so am I" waits too
     "ask not...",
     "Ask not…",
     "I need to buy milk, eggs, and",
@@ -51,7 +53,7 @@ FINISHED = [
     "And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country.",
     "Set a timer for ten minutes.", "Tell me a joke.", "But I already did that.", "And then it stopped working.",
     "If so, great.", "", "   ",
-    "And so am I.", "So am I.", "And so am I, my friend.", "So am I, and so is she.",
+    "And so am I.", "So am I.", "So am I, and so is she.", "And so am I, but not today.",
     "I know that.", "I did that.", "Can you do that?", "Is it true that?", "I like that.",
     # a verb no list holds, after its subject; a number as the complement (both waited the 1.8 s limit)
     "And so my friends, we begin again tomorrow.", "And they say it works.", "The answer to the question is 42.",
