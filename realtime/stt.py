@@ -45,6 +45,10 @@ class SpeechToText(Protocol):
 # and writes noise as words of the prompt ("I'm, uh..." for a cough, which then got a reply): 0.35 drops 87 of
 # 90 noise bursts that the default 0.6 let through (64 came out as text), and none of the speech.
 PRIMED_NO_SPEECH = 0.35
+# ...unless the words come out likely (avg_logprob over -1): 300-800 ms of pink noise or applause came out as "I'm,
+# I'm, I'm..." or "Okay, let me think." at no_speech_prob 0.68-0.78 and opened a turn that got a reply. Above
+# this a primed segment is dropped whatever its logprob; short words in five voices stayed at 0.04-0.63.
+PRIMED_NOISE_ONLY = 0.75
 FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s of log-mel at 100 frames a second
 MAX_WORDS_PER_S = 5  # faster than anyone speaks: more words than this means the decoder looped
 TOKENS_PER_S = 10  # a decode's tokens are capped at 10 a second of audio (+10): a loop stops early and cheap
@@ -215,7 +219,8 @@ class WhisperSTT:
     def _decode(self, pcm: np.ndarray, options: dict[str, Any], frames: int) -> str:
         self.model.window_frames = frames
         segments, _info = self.model.transcribe(pcm, **options)
-        return " ".join(s.text.strip() for s in segments).strip()
+        limit = PRIMED_NOISE_ONLY if options.get("initial_prompt") else 1.0
+        return " ".join(s.text.strip() for s in segments if s.no_speech_prob <= limit).strip()
 
 
 def build_stt(cfg: SttConfig, *, warm_up: bool = True) -> SpeechToText:
