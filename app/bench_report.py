@@ -162,9 +162,9 @@ def judge_cost(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
     if not any(r.get("judge_calls") for r in runs):
         return None
     out: dict[str, dict[str, Any]] = {}
+    heard = [(r, len(r["turns"])) for r in runs if r["turns"]]
     for kind in ("audio", "words"):
         calls = [c for r in runs for c in r.get("judge_calls", []) if c["kind"] == kind]
-        heard = [(r, len(r["turns"])) for r in runs if r["turns"]]
         mine = [[c for c in r.get("judge_calls", []) if c["kind"] == kind] for r, _ in heard]
         out[kind] = {
             "calls": len(calls),

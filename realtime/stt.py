@@ -46,8 +46,8 @@ class SpeechToText(Protocol):
 # 90 noise bursts that the default 0.6 let through (64 came out as text), and none of the speech.
 PRIMED_NO_SPEECH = 0.35
 # ...unless the words come out likely (avg_logprob over -1): 300-800 ms of pink noise or applause came out as "I'm,
-# I'm, I'm..." or "Okay, let me think." at no_speech_prob 0.68-0.78 and opened a turn that got a reply. Above
-# this a primed segment is dropped whatever its logprob; short words in five voices stayed at 0.04-0.63.
+# I'm, I'm..." at no_speech_prob 0.78-0.87 and opened a turn that got a reply. Above this a primed segment is
+# dropped whatever its logprob; short words in five voices stayed at 0.04-0.63 (a burst at 0.68 still passes).
 PRIMED_NOISE_ONLY = 0.75
 FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s of log-mel at 100 frames a second
 MAX_WORDS_PER_S = 5  # faster than anyone speaks: more words than this means the decoder looped
