@@ -203,8 +203,9 @@ async def test_two_pyttsx3_voices_at_once_lose_nothing() -> None:
 
 
 async def test_pyttsx3_says_a_phrase_again_when_its_driver_wrote_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The espeak driver now and then never writes a phrase's file (CI: "pyttsx3 produced no audio"): the engine
-    thread synthesizes it once more instead of failing the phrase."""
+    """The espeak driver now and then never writes a phrase's file, or writes it empty (CI: "pyttsx3 produced no
+    audio"): the engine thread synthesizes it once more, with the espeak-ng program, instead of failing the phrase.
+    Once more through the driver failed too in 2 of 5 runs of this file."""
     from realtime.tts import pyttsx3_voice
 
     real = pyttsx3_voice._read_when_written

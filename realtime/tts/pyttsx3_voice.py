@@ -14,6 +14,7 @@ import logging
 import os
 import queue
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -29,8 +30,8 @@ from base.status import ComponentStatus
 from realtime.tts.base import Voice
 
 log = logging.getLogger(__name__)
-# How long to wait for the espeak driver's file, per try. Seen in CI: a second phrase never written (5 s, then
-# "produced no audio"); the same phrase synthesized again comes out.
+# How long to wait for the phrase's file, per try: the espeak driver's, then the espeak-ng program's. Seen in CI: a
+# phrase the driver never wrote, or wrote empty (5 s, then "produced no audio").
 RETRY_WAITS_S = (2.0, 5.0)
 
 
@@ -49,6 +50,18 @@ def _read_when_written(wav: Path, timeout_s: float = 5.0) -> tuple[np.ndarray, i
         if time.monotonic() > deadline:
             return np.zeros(0, dtype=np.int16), 22050
         time.sleep(0.01)
+
+
+def _espeak_program(text: str, rate: int, wav: Path, timeout_s: float) -> None:
+    """The phrase again, from the espeak-ng program the driver wraps. Saying it again through the driver was not
+    enough: in one test process its engine, once it wrote an empty file, wrote empty files for the retry too (2
+    runs in 5 of tests/test_tts_voices.py). Same voice, same rate (words a minute), same 22050 Hz file."""
+    exe = shutil.which("espeak-ng") or shutil.which("espeak")
+    if exe is None:
+        return  # the read finds no file and says so
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        subprocess.run([exe, "-s", str(rate), "-w", str(wav), "--stdin"], input=text.encode(), capture_output=True,
+                       timeout=timeout_s, check=False)
 
 
 @dataclass(frozen=True)
@@ -93,12 +106,15 @@ class _EngineThread:
                     espeak_driver.print = lambda *a, **_k: log.debug(" ".join(map(str, a)))
                     engine = pyttsx3.init("espeak")
                 engine.setProperty("rate", job.rate)
-                for wait_s in RETRY_WAITS_S:  # the driver now and then never writes a phrase: say it again once
+                for attempt, wait_s in enumerate(RETRY_WAITS_S):  # the driver now and then writes nothing
                     n += 1
                     job.folder.mkdir(parents=True, exist_ok=True)
                     wav = job.folder / f"phrase-{n}.wav"
-                    engine.save_to_file(job.text, str(wav))
-                    engine.runAndWait()
+                    if attempt == 0:
+                        engine.save_to_file(job.text, str(wav))
+                        engine.runAndWait()
+                    else:
+                        _espeak_program(job.text, job.rate, wav, wait_s)
                     audio, rate = _read_when_written(wav, wait_s)
                     with contextlib.suppress(OSError):
                         os.unlink(wav)
