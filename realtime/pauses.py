@@ -2,7 +2,8 @@
 
 At `turn.judge_after_ms` of silence the utterance is decoded (primed with `PAUSE_PROMPT`, so Whisper keeps the
 commas and "..." of speech that goes on). The words come first: a word cue ("milk, eggs, and") holds the turn
-and a question ends it, with no audio model asked. Otherwise the reply is started on the words at once (held
+and a question ends it, with no audio model asked (after `turn.doubt_silence_ms` instead if Whisper may have
+completed it from a fragment: see `_doubt`). Otherwise the reply is started on the words at once (held
 back until the turn is confirmed, as every preemptive reply is) and Smart Turn hears the audio *after* the
 decode, not beside it: on two cores a 2-thread Whisper and a 1-thread ONNX model side by side slowed the pause
 decode from 0.12 s to 0.18-0.28 s, and the model's 50-70 ms after it cost less. If the audio says the speaker is
@@ -16,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 from base.events import Event, SpeechResumed, TurnCandidate, now
 from core.config import TurnConfig, VadConfig
-from realtime.end_of_turn import TurnJudge, Verdict
-from realtime.stt import PAUSE_PROMPT
+from realtime.end_of_turn import TurnJudge, Verdict, doubted
+from realtime.stt import PAUSE_PROMPT, QuestionDoubt
 from realtime.turn import MarkBook
 from realtime.turn_text import unfinished_cue
 from realtime.utterance import Utterance
@@ -60,10 +62,19 @@ def joined(said: str, tail: asyncio.Future[str]) -> asyncio.Future[str]:
     return whole
 
 
+class PauseDecode(NamedTuple):
+    """What a pause decode was given (the audio after the committed words, and the prompt) and its own future."""
+
+    audio: np.ndarray
+    prompt: str
+    job: asyncio.Future[str]
+
+
 class PauseJudging:
     """Mixed into `realtime.listener.Listener`: the pause half of its policy (see the module docstring)."""
 
     judge: TurnJudge | None
+    stt: object
     turn_cfg: TurnConfig
     vad_cfg: VadConfig
     frame_ms: float
@@ -101,12 +112,15 @@ class PauseJudging:
             return
         if u.committed is not None and u.prompt is None:  # the words up to an earlier sentence end are known
             start, said = u.committed
-            u.pause_job = self._decode(audio[start:], final=True, prompt=f"{PAUSE_PROMPT} {said[-MAX_CONTEXT:]}")
+            job_audio, prompt = audio[start:], f"{PAUSE_PROMPT} {said[-MAX_CONTEXT:]}"
+            u.pause_job = self._decode(job_audio, final=True, prompt=prompt)
             fut = joined(said, u.pause_job)
         else:
-            fut = u.pause_job = self._decode(audio, final=True, prompt=u.prompt or PAUSE_PROMPT)
+            job_audio, prompt = audio, u.prompt or PAUSE_PROMPT
+            fut = u.pause_job = self._decode(job_audio, final=True, prompt=prompt)
         u.speculative = (at, fut)
-        task = asyncio.get_running_loop().create_task(self._judge(self.judge, u, at, fut, audio))
+        pause = PauseDecode(job_audio, prompt, u.pause_job)
+        task = asyncio.get_running_loop().create_task(self._judge(self.judge, u, at, fut, audio, pause))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -141,7 +155,7 @@ class PauseJudging:
         return u.closed or u.last_speech_end > at
 
     async def _judge(self, judge: TurnJudge, u: Utterance, at: int, fut: asyncio.Future[str],
-                     audio: np.ndarray) -> None:
+                     audio: np.ndarray, pause: PauseDecode | None = None) -> None:
         """At a pause: the pause transcript, then the audio model where it can still change the verdict. Once
         the speaker has gone on, only a sentence end is still worth judging (see `_sentence`)."""
         try:
@@ -158,16 +172,34 @@ class PauseJudging:
                 self._offer_candidate(u, at, fut)
             p = await self._p_finished(judge, audio)
         verdict = judge.decide(p, text)
-        self._sentence(u, at, text, verdict.finished and not verdict.by_words_model)
+        if verdict.finished and pause is not None and text.rstrip().rstrip('"').endswith("?"):
+            verdict = await self._doubt(u, at, fut, verdict, pause)
+        self._sentence(u, at, text, verdict.finished and not verdict.held_longer)
         if self._stale(u, at):
             return
-        second = not verdict.finished or verdict.by_words_model  # the audio may still end it at the short silence
+        second = not verdict.finished or verdict.held_longer  # the audio may still end it at the short silence
         if second and p is not None and words_end_it and self.turn_cfg.second_look_ms:
             u.verdict, u.second_look = verdict, (at, text)  # the early reply stands until the audio's second look
             if u.silence_frames * self.frame_ms >= self.turn_cfg.second_look_ms:
                 self._look_again(u, at, text)
             return
         self._settle(u, at, verdict)
+
+    async def _doubt(self, u: Utterance, at: int, fut: asyncio.Future[str], verdict: Verdict,
+                     pause: PauseDecode) -> Verdict:
+        """A question ends the turn on its words; whether Whisper wrote it from a fragment ("about the" as "about
+        that?", `realtime.stt_doubt`) is asked meanwhile, with the reply already being prepared."""
+        stt = self.stt
+        if not isinstance(stt, QuestionDoubt) or self._stale(u, at):
+            return verdict
+        self._offer_candidate(u, at, fut)
+        try:
+            doubt = await asyncio.to_thread(stt.question_doubt, pause.audio, pause.job.result().strip(), pause.prompt)
+        except Exception as exc:  # the words' verdict stands: a failed check must not hold the turn
+            log.warning("question doubt failed: %s", exc)
+            return verdict
+        log.debug("question %r: doubt %.3f", verdict.text, doubt)
+        return doubted(verdict, doubt, self.turn_cfg)
 
     def _look_again(self, u: Utterance, at: int, text: str) -> None:
         """The words end the turn and the audio model did not agree at `judge_after_ms`: it hears the pause again

@@ -14,12 +14,13 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from base.audio import LISTEN_RATE
 from core.config import SttConfig
+from realtime.stt_doubt import dangling_ids, last_word_at, last_word_mass, prompt_tokens
 
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 # Given to the decode at a pause only (RealtimeVoiceChat's trick): primed with disfluent text, Whisper keeps
@@ -38,6 +39,13 @@ class SpeechToText(Protocol):
     """One blocking call: float32 mono 16 kHz in, text out. The listener runs it in a worker thread."""
 
     def transcribe(self, audio: np.ndarray, *, final: bool = False) -> str: ...
+
+
+@runtime_checkable
+class QuestionDoubt(Protocol):
+    """An STT that can say how likely a question it wrote at a pause ended on a dangling word (WhisperSTT)."""
+
+    def question_doubt(self, audio: np.ndarray, text: str, prompt: str | None) -> float: ...
 
 
 # Whisper drops a segment it takes for no speech: no_speech_prob over a threshold and avg_logprob at most -1.
@@ -96,12 +104,14 @@ def _short_window_model(base: type) -> type:
     class ShortWindowWhisper(base):
         window_frames = FULL_WINDOW_FRAMES
         give_up: Callable[[], bool] | None = None  # asked before and after the encoder: the decode's checkpoints
+        last_encoded: Any = None
 
         def encode(self, features: Any) -> Any:
             if features.shape[-1] > self.window_frames:
                 features = np.ascontiguousarray(features[..., : self.window_frames])
             self._checkpoint()
             out = super().encode(features)
+            self.last_encoded = out  # kept for a question's doubt (`WhisperSTT.question_doubt`)
             self._checkpoint()
             return out
 
@@ -176,6 +186,8 @@ class WhisperSTT:
         # An English-only model decodes English only; a wrong language would be an error on every call.
         self.language = cfg.language if multilingual else "en"
         self._lock = threading.Lock()
+        self._tokenizer: Any = None
+        self._last_pause: tuple[np.ndarray, Any] | None = None  # the last pause decode's audio and encoder output
 
     def warm_up(self) -> None:
         """One throw-away decode: the first real one would otherwise pay for lazy initialization."""
@@ -214,7 +226,35 @@ class WhisperSTT:
                     text = once if once is not None else self._decode(pcm, options, FULL_WINDOW_FRAMES)
             finally:
                 self.model.give_up = None
+            self._last_pause = (pcm, self.model.last_encoded) if prompt else None
             return text
+
+    def question_doubt(self, audio: np.ndarray, text: str, prompt: str | None) -> float:
+        """P that the last word of `text`, a question a pause decode of `audio` with `prompt` wrote, was a
+        dangling word ("the", "and"...) Whisper's best path completed; see `realtime.stt_doubt`."""
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        if self._tokenizer is None:
+            self._tokenizer = Tokenizer(self.model.hf_tokenizer, bool(self.model.model.is_multilingual),
+                                        task="transcribe", language=self.language or "en")
+        tok = self._tokenizer
+        pcm = np.asarray(audio, dtype=np.float32).reshape(-1)
+        at = last_word_at(tok, text)
+        if at is None or len(pcm) == 0:
+            return 0.0
+        seconds = len(pcm) / LISTEN_RATE
+        frames = min(FULL_WINDOW_FRAMES, 100 * max(self.cfg.encoder_window_s, math.ceil(seconds + 1)))
+        with self._lock:
+            last = self._last_pause
+            if last is not None and len(last[0]) == len(pcm) and np.array_equal(last[0], pcm):
+                encoded = last[1]  # the pause decode's own encoder output: half the cost
+            else:
+                self.model.window_frames = frames  # the pause decode's window: the same encoder output
+                features = self.model.feature_extractor(pcm)
+                encoded = self.model.encode(pad_or_trim(features[:, : features.shape[-1] - 1]))
+            return last_word_mass(self.model.model, encoded, prompt_tokens(tok, prompt, self.model.max_length),
+                                  tok.encode(" " + text.strip()), at, dangling_ids(tok))
 
     def _decode(self, pcm: np.ndarray, options: dict[str, Any], frames: int) -> str:
         self.model.window_frames = frames

@@ -79,7 +79,7 @@ def test_the_words_model_is_asked_only_where_the_audio_alone_holds_a_statement()
     judge = EndOfTurn(TURN, text_model=model(SURE))
     held = judge.decide(0.05, STATEMENT)
     assert held.finished and held.p_text == pytest.approx(0.95, abs=0.01)
-    assert held.endpoint_ms == TURN.text_sure_silence_ms and held.by_words_model
+    assert held.endpoint_ms == TURN.text_sure_silence_ms and held.held_longer
     for p, text in ((0.9, STATEMENT), (0.05, "What time is it?"), (None, STATEMENT)):
         v = judge.decide(p, text)  # the audio agrees, a question, no audio model: the usual short silence
         assert v.finished and v.p_text is None and v.endpoint_ms is None
