@@ -85,8 +85,8 @@ class TurnConfig(Section):
                                       description="silence that ends such a turn: later than a finished one, so "
                                                   "a short pause after a whole sentence still goes on")
     doubt_silence_ms: int = Field(
-        1500, ge=300, le=2000, description="silence that ends a question Whisper may have completed from a "
-                                           "dangling word ('about the' written 'about that?'): longer than a "
+        1500, ge=300, le=2000, description="silence that ends a turn whose ending Whisper may have made up "
+                                           "from a fragment ('about the' written 'about that?'): longer than a "
                                            "finished one, shorter than the unfinished limit")
     second_look_ms: int = Field(
         300, ge=0, le=1500, description="when the words end the turn and the audio model did not agree at "

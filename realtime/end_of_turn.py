@@ -33,9 +33,10 @@ TEXT_HINT = "make text-turn-model"
 # five espeak-ng voices the judge was not tuned on, "Next song..." (P 0.83) and "How are you" written "How I do..."
 # (0.87) waited the 1.8 s limit, and on 44 paused clips (four voices) no pause was held by punctuation alone.
 SURE = 0.8
-# The doubt (see `realtime.stt_doubt`) at which a question waits `turn.doubt_silence_ms`. At pauses after "about the",
-# "where is the": Piper 0.05-0.45 (median 0.17, 16 syntheses), espeak-ng voices 0.10-0.23; finished questions: Piper
-# at most 0.005, espeak-ng at most 0.05 but for en-us+m3's "Can you tell me about that?" (0.107), which then waits.
+# The doubt (see `realtime.stt_doubt`) at which a finished ending waits `turn.doubt_silence_ms`. Made-up endings at
+# pauses: Piper's "about this?" 0.05-0.45 (median 0.17, 16 syntheses), espeak-ng voices 0.10-0.23, "Set a timer for
+# it." 0.20; finished questions at most 0.005 (Piper) and 0.05 (espeak-ng, but en-us+m3's "Can you tell me about
+# that?" 0.107, which then waits), finished sentences with a cue before their last word at most 0.02.
 DOUBT = 0.08
 
 
@@ -47,18 +48,18 @@ class Verdict:
     text: str = ""
     p_text: float | None = None  # the words' model's P(complete), where it was asked
     endpoint_ms: int | None = None  # the silence that ends this turn, when not the finished/unfinished default
-    doubt: float | None = None  # a question's doubt (`realtime.stt_doubt`), where it was asked
+    doubt: float | None = None  # the ending's doubt (`realtime.stt_doubt`), where it was asked
 
     @property
     def held_longer(self) -> bool:
-        """Finished on weaker evidence (the words' model against the audio, or a doubted question): it ends after a
+        """Finished on weaker evidence (the words' model against the audio, or a doubted ending): it ends after a
         longer silence, and is not a sentence the voice was heard to end."""
         return self.finished and self.endpoint_ms is not None
 
 
 def doubted(verdict: Verdict, doubt: float, cfg: TurnConfig) -> Verdict:
-    """A finished question whose last word Whisper may have completed from a dangling one ("about the" written
-    "about that?") ends the turn after `turn.doubt_silence_ms` instead of the short silence."""
+    """A finished ending Whisper may have made up from a fragment ("about the" written "about that?", "Set a timer
+    for" written "Set a timer for it.") ends the turn after `turn.doubt_silence_ms`, not the short silence."""
     if not verdict.finished or doubt < DOUBT:
         return replace(verdict, doubt=doubt)
     return replace(verdict, doubt=doubt, endpoint_ms=max(cfg.doubt_silence_ms, verdict.endpoint_ms or 0))

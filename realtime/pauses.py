@@ -2,14 +2,14 @@
 
 At `turn.judge_after_ms` of silence the utterance is decoded (primed with `PAUSE_PROMPT`, so Whisper keeps the
 commas and "..." of speech that goes on). The words come first: a word cue ("milk, eggs, and") holds the turn
-and a question ends it, with no audio model asked (after `turn.doubt_silence_ms` instead if Whisper may have
-completed it from a fragment: see `_doubt`). Otherwise the reply is started on the words at once (held
+and a question ends it, with no audio model asked. Otherwise the reply is started on the words at once (held
 back until the turn is confirmed, as every preemptive reply is) and Smart Turn hears the audio *after* the
 decode, not beside it: on two cores a 2-thread Whisper and a 1-thread ONNX model side by side slowed the pause
 decode from 0.12 s to 0.18-0.28 s, and the model's 50-70 ms after it cost less. If the audio says the speaker is
 going on, it hears the pause once more at `turn.second_look_ms` (it was trained on ~200 ms of trailing silence,
 and calls finished statements unfinished just after the last word); only if it still does is the early reply
-withdrawn. A pause that ends a sentence is not decoded again at the next one (see `PauseJudging._sentence`).
+withdrawn. A finished verdict waits `turn.doubt_silence_ms` instead if Whisper may have completed a fragment
+(`_doubt`). A pause that ends a sentence is not decoded again at the next one (see `PauseJudging._sentence`).
 """
 
 from __future__ import annotations
@@ -17,17 +17,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import NamedTuple
 
 import numpy as np
 
 from base.events import Event, SpeechResumed, TurnCandidate, now
 from core.config import TurnConfig, VadConfig
 from realtime.end_of_turn import TurnJudge, Verdict, doubted
-from realtime.stt import PAUSE_PROMPT, QuestionDoubt
+from realtime.stt import PAUSE_PROMPT, EndingDoubt
 from realtime.turn import MarkBook
 from realtime.turn_text import unfinished_cue
-from realtime.utterance import Utterance
+from realtime.utterance import PauseDecode, Utterance
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +59,6 @@ def joined(said: str, tail: asyncio.Future[str]) -> asyncio.Future[str]:
     tail.add_done_callback(done)
     whole.add_done_callback(lambda w: tail.cancel() if w.cancelled() else None)
     return whole
-
-
-class PauseDecode(NamedTuple):
-    """What a pause decode was given (the audio after the committed words, and the prompt) and its own future."""
-
-    audio: np.ndarray
-    prompt: str
-    job: asyncio.Future[str]
 
 
 class PauseJudging:
@@ -119,8 +110,8 @@ class PauseJudging:
             job_audio, prompt = audio, u.prompt or PAUSE_PROMPT
             fut = u.pause_job = self._decode(job_audio, final=True, prompt=prompt)
         u.speculative = (at, fut)
-        pause = PauseDecode(job_audio, prompt, u.pause_job)
-        task = asyncio.get_running_loop().create_task(self._judge(self.judge, u, at, fut, audio, pause))
+        u.pause = PauseDecode(at, job_audio, prompt, u.pause_job)
+        task = asyncio.get_running_loop().create_task(self._judge(self.judge, u, at, fut, audio))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -155,7 +146,7 @@ class PauseJudging:
         return u.closed or u.last_speech_end > at
 
     async def _judge(self, judge: TurnJudge, u: Utterance, at: int, fut: asyncio.Future[str],
-                     audio: np.ndarray, pause: PauseDecode | None = None) -> None:
+                     audio: np.ndarray) -> None:
         """At a pause: the pause transcript, then the audio model where it can still change the verdict. Once
         the speaker has gone on, only a sentence end is still worth judging (see `_sentence`)."""
         try:
@@ -172,8 +163,8 @@ class PauseJudging:
                 self._offer_candidate(u, at, fut)
             p = await self._p_finished(judge, audio)
         verdict = judge.decide(p, text)
-        if verdict.finished and pause is not None and text.rstrip().rstrip('"').endswith("?"):
-            verdict = await self._doubt(u, at, fut, verdict, pause)
+        if verdict.finished:
+            verdict = await self._doubt(u, at, verdict)
         self._sentence(u, at, text, verdict.finished and not verdict.held_longer)
         if self._stale(u, at):
             return
@@ -185,21 +176,24 @@ class PauseJudging:
             return
         self._settle(u, at, verdict)
 
-    async def _doubt(self, u: Utterance, at: int, fut: asyncio.Future[str], verdict: Verdict,
-                     pause: PauseDecode) -> Verdict:
-        """A question ends the turn on its words; whether Whisper wrote it from a fragment ("about the" as "about
-        that?", `realtime.stt_doubt`) is asked meanwhile, with the reply already being prepared."""
-        stt = self.stt
-        if not isinstance(stt, QuestionDoubt) or self._stale(u, at):
+    async def _doubt(self, u: Utterance, at: int, verdict: Verdict) -> Verdict:
+        """A finished verdict stands unless Whisper may have completed a fragment ("about the" written "about
+        that?", "Set a timer for" written "...for it.": `realtime.stt_doubt`); that is asked once per pause, with
+        the reply already being prepared."""
+        stt, pause = self.stt, u.pause
+        if not isinstance(stt, EndingDoubt) or pause is None or pause.at != at or self._stale(u, at):
             return verdict
-        self._offer_candidate(u, at, fut)
-        try:
-            doubt = await asyncio.to_thread(stt.question_doubt, pause.audio, pause.job.result().strip(), pause.prompt)
-        except Exception as exc:  # the words' verdict stands: a failed check must not hold the turn
-            log.warning("question doubt failed: %s", exc)
-            return verdict
-        log.debug("question %r: doubt %.3f", verdict.text, doubt)
-        return doubted(verdict, doubt, self.turn_cfg)
+        if u.speculative is not None and u.speculative[0] == at:
+            self._offer_candidate(u, at, u.speculative[1])
+        if pause.doubt is None:
+            try:
+                pause.doubt = await asyncio.to_thread(stt.ending_doubt, pause.audio, pause.job.result().strip(),
+                                                      pause.prompt)
+            except Exception as exc:  # the verdict stands: a failed check must not hold the turn
+                log.warning("the ending's doubt failed: %s", exc)
+                return verdict
+            log.debug("ending %r: doubt %.3f", verdict.text, pause.doubt)
+        return doubted(verdict, pause.doubt, self.turn_cfg)
 
     def _look_again(self, u: Utterance, at: int, text: str) -> None:
         """The words end the turn and the audio model did not agree at `judge_after_ms`: it hears the pause again
@@ -212,8 +206,11 @@ class PauseJudging:
 
         async def look() -> None:
             p = await self._p_finished(judge, audio)
+            verdict = judge.decide(p, text)
+            if verdict.finished:
+                verdict = await self._doubt(u, at, verdict)
             if not self._stale(u, at):
-                self._settle(u, at, judge.decide(p, text))
+                self._settle(u, at, verdict)
 
         task = asyncio.get_running_loop().create_task(look())
         self._tasks.add(task)

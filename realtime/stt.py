@@ -20,7 +20,7 @@ import numpy as np
 
 from base.audio import LISTEN_RATE
 from core.config import SttConfig
-from realtime.stt_doubt import dangling_ids, last_word_at, last_word_mass, prompt_tokens
+from realtime.stt_doubt import distribution_at, ending_doubt, prompt_tokens, words_before_last
 
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 # Given to the decode at a pause only (RealtimeVoiceChat's trick): primed with disfluent text, Whisper keeps
@@ -42,10 +42,10 @@ class SpeechToText(Protocol):
 
 
 @runtime_checkable
-class QuestionDoubt(Protocol):
-    """An STT that can say how likely a question it wrote at a pause ended on a dangling word (WhisperSTT)."""
+class EndingDoubt(Protocol):
+    """An STT that can say how likely the ending it wrote at a pause was made up from a fragment (WhisperSTT)."""
 
-    def question_doubt(self, audio: np.ndarray, text: str, prompt: str | None) -> float: ...
+    def ending_doubt(self, audio: np.ndarray, text: str, prompt: str | None) -> float: ...
 
 
 # Whisper drops a segment it takes for no speech: no_speech_prob over a threshold and avg_logprob at most -1.
@@ -111,7 +111,7 @@ def _short_window_model(base: type) -> type:
                 features = np.ascontiguousarray(features[..., : self.window_frames])
             self._checkpoint()
             out = super().encode(features)
-            self.last_encoded = out  # kept for a question's doubt (`WhisperSTT.question_doubt`)
+            self.last_encoded = out  # kept for the ending's doubt (`WhisperSTT.ending_doubt`)
             self._checkpoint()
             return out
 
@@ -229,9 +229,9 @@ class WhisperSTT:
             self._last_pause = (pcm, self.model.last_encoded) if prompt else None
             return text
 
-    def question_doubt(self, audio: np.ndarray, text: str, prompt: str | None) -> float:
-        """P that the last word of `text`, a question a pause decode of `audio` with `prompt` wrote, was a
-        dangling word ("the", "and"...) Whisper's best path completed; see `realtime.stt_doubt`."""
+    def ending_doubt(self, audio: np.ndarray, text: str, prompt: str | None) -> float:
+        """P that another reading of the last word of `text` (a pause decode of `audio` with `prompt`) leaves the
+        words unfinished: a dangling word there, or none at all; see `realtime.stt_doubt`."""
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
 
@@ -240,8 +240,8 @@ class WhisperSTT:
                                         task="transcribe", language=self.language or "en")
         tok = self._tokenizer
         pcm = np.asarray(audio, dtype=np.float32).reshape(-1)
-        at = last_word_at(tok, text)
-        if at is None or len(pcm) == 0:
+        before = words_before_last(text)
+        if before is None or len(pcm) == 0:
             return 0.0
         seconds = len(pcm) / LISTEN_RATE
         frames = min(FULL_WINDOW_FRAMES, 100 * max(self.cfg.encoder_window_s, math.ceil(seconds + 1)))
@@ -253,8 +253,9 @@ class WhisperSTT:
                 self.model.window_frames = frames  # the pause decode's window: the same encoder output
                 features = self.model.feature_extractor(pcm)
                 encoded = self.model.encode(pad_or_trim(features[:, : features.shape[-1] - 1]))
-            return last_word_mass(self.model.model, encoded, prompt_tokens(tok, prompt, self.model.max_length),
-                                  tok.encode(" " + text.strip()), at, dangling_ids(tok))
+            p_last = distribution_at(self.model.model, encoded, prompt_tokens(tok, prompt, self.model.max_length),
+                                     tok.encode(" " + text.strip()), len(tok.encode(" " + before)))
+        return ending_doubt(p_last, text, tok)
 
     def _decode(self, pcm: np.ndarray, options: dict[str, Any], frames: int) -> str:
         self.model.window_frames = frames

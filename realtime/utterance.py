@@ -13,6 +13,18 @@ from realtime.end_of_turn import Verdict
 
 
 @dataclass(eq=False)
+class PauseDecode:
+    """One pause's decode as it was asked for (the audio after any committed words, the prompt) and the ending's
+    doubt once known (`realtime.stt_doubt`), asked once per pause."""
+
+    at: int
+    audio: np.ndarray
+    prompt: str
+    job: asyncio.Future[str]
+    doubt: float | None = None
+
+
+@dataclass(eq=False)
 class Utterance:
     """Positions are sample offsets into `chunks` (16 kHz, preroll included), so audio time, not wall time."""
 
@@ -27,6 +39,7 @@ class Utterance:
     agreement: LocalAgreement = field(default_factory=LocalAgreement)
     speculative: tuple[int, asyncio.Future[str]] | None = None  # (audio end, decode) of the pause decode
     pause_job: asyncio.Future[str] | None = None  # the decode queue's own future for it (abandoned when stale)
+    pause: PauseDecode | None = None  # the last pause decode with a judge, as it was asked for
     committed: tuple[int, str] | None = None  # (audio end, words) of a pause that ended a sentence
     sentence_end: tuple[int, str] | None = None  # a pause decode that ends a sentence, until its gap is known
     last_gap: tuple[int, float] | None = None  # (pause decode's audio end, ms of silence) of the last gap

@@ -1,6 +1,6 @@
-"""A question Whisper may have written from a fragment ("about the [pause]" as "about that?") does not end the turn
-at the short silence. Fast tests script the recognizer's words and doubt around the real listener; the rest run
-the real Whisper tiny.en on espeak-ng and Piper speech."""
+"""An ending Whisper may have made up from a fragment ("about the [pause]" written "about that?", "Set a timer for
+[pause]" written "Set a timer for it.") does not end the turn at the short silence. Fast tests script the
+recognizer's words and doubt around the real listener; the rest run the real Whisper tiny.en on espeak-ng speech."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from app.bench_voices import espeak_say
 from base.events import SpeechResumed, TurnCandidate
 from core.config import SttConfig, TurnConfig
 from realtime.end_of_turn import DOUBT, Verdict, build_end_of_turn, doubted
-from realtime.stt import PAUSE_PROMPT, QuestionDoubt, WhisperSTT
+from realtime.stt import PAUSE_PROMPT, EndingDoubt, WhisperSTT
 from tests.test_end_of_turn import TURN, FixedP, TextBySeconds, finals, listen, needs_model, silence, tone, waited
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
@@ -27,7 +27,7 @@ class Doubting(TextBySeconds):
         self.doubt = doubt
         self.asked: list[str] = []
 
-    def question_doubt(self, audio: np.ndarray, text: str, prompt: str | None) -> float:
+    def ending_doubt(self, audio: np.ndarray, text: str, prompt: str | None) -> float:
         self.asked.append(text)
         if isinstance(self.doubt, Exception):
             raise self.doubt
@@ -52,7 +52,7 @@ def test_a_doubted_question_ends_later_and_only_a_finished_one_is_doubted() -> N
                                                      doubt=0.9)
     text_sure = Verdict(True, 0.1, None, "x?", 0.9, 2000)
     assert doubted(text_sure, 0.9, TurnConfig(doubt_silence_ms=1200)).endpoint_ms == 2000  # never shorter
-    assert isinstance(Doubting([], 0.0), QuestionDoubt)
+    assert isinstance(Doubting([], 0.0), EndingDoubt)
 
 
 async def test_a_doubted_question_is_not_ended_when_the_speaker_goes_on() -> None:
@@ -82,11 +82,16 @@ async def test_a_failing_doubt_check_leaves_the_question_to_its_words() -> None:
     assert finals(events) == ["What time is it?"] and waited(listener, events) < 0.5
 
 
-async def test_statements_are_not_doubted() -> None:
-    stt = Doubting([(0.0, "Turn off the lights.")], 0.9)
+async def test_a_statement_is_doubted_too_and_words_that_hold_the_turn_are_not_asked() -> None:
+    stt = Doubting([(0.0, "Set a timer for it."), (2.0, "Set a timer for ten minutes please.")], 0.2)
+    events, _ = await listen(paused_question(), stt, FixedP(0.95))
+    assert finals(events) == ["Set a timer for ten minutes please."] and stt.asked[0] == "Set a timer for it."
+    stt = Doubting([(0.0, "Turn off the lights.")], 0.0)
     events, listener = await listen(np.concatenate([tone(1.2), silence(2.5)]), stt, FixedP(0.95))
     assert finals(events) == ["Turn off the lights."] and waited(listener, events) < 0.5
-    assert stt.asked == []
+    stt = Doubting([(0.0, "Set a timer for")], 0.9)
+    events, _ = await listen(np.concatenate([tone(1.2), silence(2.5)]), stt, FixedP(0.95))
+    assert stt.asked == []  # a word cue holds it: nothing to doubt
 
 
 @pytest.fixture(scope="module")
@@ -109,30 +114,47 @@ def test_whisper_doubts_a_question_it_wrote_from_a_fragment_and_not_finished_one
         pcm = _at_a_pause(espeak_say(fragment, voice))
         text = whisper.transcribe(pcm, final=True, prompt=PAUSE_PROMPT)
         assert text.endswith("?"), text  # the completed question this is about
-        assert whisper.question_doubt(pcm, text, PAUSE_PROMPT) >= DOUBT, text
+        assert whisper.ending_doubt(pcm, text, PAUSE_PROMPT) >= DOUBT, text
     for question in ("What time is it?", "Where are you from?", "What is it for?", "Can you tell me about it?",
                      "Who wrote Hamlet?", "Did you see the game?", "Why is the sky blue?"):
         pcm = _at_a_pause(espeak_say(question, voice))
         text = whisper.transcribe(pcm, final=True, prompt=PAUSE_PROMPT)
-        assert whisper.question_doubt(pcm, text, PAUSE_PROMPT) < DOUBT, (question, text)
+        assert whisper.ending_doubt(pcm, text, PAUSE_PROMPT) < DOUBT, (question, text)
+
+
+@needs_espeak
+def test_whisper_doubts_a_word_it_added_after_a_dangling_one_and_not_finished_statements(
+        whisper: WhisperSTT) -> None:
+    pcm = _at_a_pause(espeak_say("Set a timer for", "en-us+m3"))
+    text = whisper.transcribe(pcm, final=True, prompt=PAUSE_PROMPT)
+    assert text == "Set a timer for it."  # the made-up ending this is about
+    assert whisper.ending_doubt(pcm, text, PAUSE_PROMPT) >= DOUBT
+    for voice in (None, "en-us+m3", "en+f3"):
+        for statement in ("Turn off the lights.", "I would like a cup of tea.", "We will stay at home.",
+                          "Tell me about Paris.", "Call my mother.", "Set a timer for ten minutes please.",
+                          "I was thinking that we could go to the beach."):
+            pcm = _at_a_pause(espeak_say(statement, voice))
+            text = whisper.transcribe(pcm, final=True, prompt=PAUSE_PROMPT)
+            assert whisper.ending_doubt(pcm, text, PAUSE_PROMPT) < DOUBT, (voice, statement, text)
 
 
 @needs_espeak
 def test_the_doubt_is_the_same_with_or_without_the_pause_decodes_encoder_output(whisper: WhisperSTT) -> None:
     pcm = _at_a_pause(espeak_say("Can you tell me about the"))
     text = whisper.transcribe(pcm, final=True, prompt=PAUSE_PROMPT)
-    reused = whisper.question_doubt(pcm, text, PAUSE_PROMPT)
+    reused = whisper.ending_doubt(pcm, text, PAUSE_PROMPT)
     whisper.transcribe(_at_a_pause(espeak_say("Yes")), final=True, prompt=PAUSE_PROMPT)  # another decode since
-    assert whisper.question_doubt(pcm, text, PAUSE_PROMPT) == pytest.approx(reused, abs=1e-4)
-    assert whisper.question_doubt(pcm, "Yes?", PAUSE_PROMPT) == 0.0  # one word: nothing to doubt
+    assert whisper.ending_doubt(pcm, text, PAUSE_PROMPT) == pytest.approx(reused, abs=1e-4)
+    assert whisper.ending_doubt(pcm, "Yes?", PAUSE_PROMPT) == 0.0  # one word: nothing to doubt
 
 
 @pytest.mark.slow
 @needs_model
 @needs_espeak
-async def test_a_pause_after_about_the_stays_one_turn_with_the_real_models(whisper: WhisperSTT) -> None:
+async def test_pauses_after_about_the_and_for_stay_one_turn_with_the_real_models(whisper: WhisperSTT) -> None:
     judge = build_end_of_turn(TURN)
-    audio = np.concatenate([espeak_say("Can you tell me about the"), silence(1.0),
-                            espeak_say("history of the bridge?"), silence(2.5)])
-    events, _ = await listen(audio, whisper, judge)
-    assert len(finals(events)) == 1, finals(events)
+    for voice, first, rest in ((None, "Can you tell me about the", "history of the bridge?"),
+                               ("en-us+m3", "Set a timer for", "ten minutes please.")):
+        audio = np.concatenate([espeak_say(first, voice), silence(1.0), espeak_say(rest, voice), silence(2.5)])
+        events, _ = await listen(audio, whisper, judge)
+        assert len(finals(events)) == 1, finals(events)
