@@ -22,7 +22,7 @@ import numpy as np
 from base.audio import LISTEN_RATE
 from core.config import PROJECT_ROOT, TurnConfig
 from realtime.text_turn import TextTurnModel
-from realtime.turn_text import PUNCTUATION_ONLY, is_answer, unfinished_cue
+from realtime.turn_text import PUNCTUATION_ONLY, is_answer, is_question, unfinished_cue
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def audio_decides(text: str) -> bool:
 
 def _words_end_it(text: str) -> bool:
     """A question, or a short whole answer ("Yes.", "No thanks."): the words alone end the turn."""
-    return text.rstrip().rstrip('"').endswith("?") or is_answer(text)
+    return is_question(text) or is_answer(text)
 
 
 def _in_project(name: str) -> Path:

@@ -255,7 +255,7 @@ class WhisperSTT:
                 encoded = self.model.encode(pad_or_trim(features[:, : features.shape[-1] - 1]))
             p_last = distribution_at(self.model.model, encoded, prompt_tokens(tok, prompt, self.model.max_length),
                                      tok.encode(" " + text.strip()), len(tok.encode(" " + before)))
-        return ending_doubt(p_last, text, tok)
+        return ending_doubt(p_last, text, before, tok)
 
     def _decode(self, pcm: np.ndarray, options: dict[str, Any], frames: int) -> str:
         self.model.window_frames = frames

@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from realtime.turn_text import unfinished_cue
+from realtime.turn_text import QUESTION_DANGLING, is_question, unfinished_cue
 
-# The words the rules call dangling at the end of a question ("...and?", "...the?"; see `realtime.turn_text`):
-# a preposition may end one ("Where are you from?").
-DANGLING_AT_QUESTION_END = ("the", "a", "an", "and", "or", "but", "my", "your")
+# The words the rules call dangling even at the end of a question ("...and?", "...the?"), and "my", "your" (the
+# doubt was measured with them); a preposition may end one ("Where are you from?").
+DANGLING_AT_QUESTION_END = (*sorted(QUESTION_DANGLING), "my", "your")
 END_MARKS = (".", "?", "!", ",", "...", " ...", "…")
 
 
@@ -69,13 +69,13 @@ def distribution_at(ct2_model: Any, encoded: Any, prefix: list[int], text_ids: l
     return np.asarray(p / p.sum())
 
 
-def ending_doubt(p_last: np.ndarray, text: str, tokenizer: Any) -> float:
-    """P(another reading of the last word leaves the words unfinished); `p_last` is the distribution there."""
-    before = words_before_last(text)
-    if before is None or len(p_last) == 0:
+def ending_doubt(p_last: np.ndarray, text: str, before: str, tokenizer: Any) -> float:
+    """P(another reading of the last word leaves the words unfinished); `p_last` is the distribution there and
+    `before` the words before it (`words_before_last`)."""
+    if len(p_last) == 0:
         return 0.0
     doubt = 0.0
-    if text.rstrip().rstrip('"').endswith("?"):
+    if is_question(text):
         doubt += float(p_last[dangling_ids(tokenizer)].sum())
     if unfinished_cue(before) is not None:
         doubt += float(p_last[end_ids(tokenizer)].sum())

@@ -44,6 +44,7 @@ ANSWER_PHRASES = {"thank you", "of course", "not really", "no thanks", "no thank
                   "sounds good", "not at all", "thank you very much"}
 
 SUBJECTS = {"i", "you", "we", "they", "he", "she", "it"}
+QUESTION_DANGLING = {"and", "or", "but", "the", "a", "an"}  # dangling even at a question's end ("...and the?")
 _NO_VERB = TURN_DANGLING | PREPOSITIONS | PRONOUNS | {"all", "both", "too", "guys", "alone", "me", "us", "them"}
 
 
@@ -92,10 +93,15 @@ def _answer(words: list[str]) -> bool:
     return " ".join(words) in ANSWER_PHRASES or (0 < len(words) <= 3 and all(w in ANSWERS for w in words))
 
 
+def is_question(text: str) -> bool:
+    """Whisper wrote a question mark at the end (a closing quote aside)."""
+    return text.rstrip().rstrip('"').endswith("?")
+
+
 def _word_cue(words: list[str], stripped: str) -> str | None:
     question = stripped.endswith("?")
     last = words[-1]
-    if last in TURN_DANGLING and not (question and last not in {"and", "or", "but", "the", "a", "an"}):
+    if last in TURN_DANGLING and not (question and last not in QUESTION_DANGLING):
         return f"ends on {last!r}"
     if last == "that" and len(words) >= 2 and words[-2] in THAT_CLAUSE and not question:
         return f"ends on 'that' after {words[-2]!r}: its clause is still to come"
