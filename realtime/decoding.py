@@ -85,20 +85,28 @@ class DecodeScheduler:
                 return
             with self._lock:
                 self._finals_queued -= final
+            text: str | None = None
+            error: Exception | None = None
+            running = False
             try:
-                if cf.set_running_or_notify_cancel():  # a session that closed gave up on it
-                    try:
-                        if abandoned.is_set():
-                            raise DecodeAborted("abandoned before it started")
-                        start = time.perf_counter()
-                        cf.set_result(self._transcribe(audio, final, prompt, abandoned))
-                        if final and len(audio):
-                            self.last_final_rtf = round((time.perf_counter() - start) * LISTEN_RATE / len(audio), 3)
-                    except Exception as exc:
-                        cf.set_exception(exc)
-            finally:
+                running = cf.set_running_or_notify_cancel()  # False: a session that closed gave up on it
+                if running:
+                    if abandoned.is_set():
+                        raise DecodeAborted("abandoned before it started")
+                    start = time.perf_counter()
+                    text = self._transcribe(audio, final, prompt, abandoned)
+                    if final and len(audio):
+                        self.last_final_rtf = round((time.perf_counter() - start) * LISTEN_RATE / len(audio), 3)
+            except Exception as exc:
+                error = exc
+            finally:  # counted down before the result goes out: whoever awaited it sees the queue without it
                 with self._lock:
                     self._waiting -= 1
+            if running:
+                if error is not None:
+                    cf.set_exception(error)
+                else:
+                    cf.set_result(text or "")
 
     def _transcribe(self, audio: np.ndarray, final: bool, prompt: str | None, abandoned: threading.Event) -> str:
         kwargs: dict[str, object] = {}
