@@ -1,8 +1,10 @@
 """`python launch.py bench --turns-only`: does the listener cut speakers off mid-thought, and how fast does it end
 a finished question? Paused sentences (spoken by espeak-ng and by Piper, with 0.8-1.5 s of silence inserted where
-people hesitate, plus jfk.flac) count false endpoints; finished questions, in both voices, time end of speech ->
-decision -> final transcript. Real webrtcvad, Whisper and the configured end-of-turn judge, fed at real-time pace
-like a microphone.
+people hesitate, plus jfk.flac) count false endpoints. Each is built two ways: two utterances spliced around the
+silence (the voice ends the first part as a sentence of its own: the harder set), and one utterance with the pause
+inside it (espeak-ng's SSML `<break>`, Piper's phoneme alignments), as a speaker who stops mid-sentence sounds.
+Finished questions, in both voices, time end of speech -> decision -> final transcript. Real webrtcvad, Whisper
+and the configured end-of-turn judge, fed at real-time pace like a microphone.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.bench_voices import Say, bench_voices, espeak_say, named_voices
+from app.bench_voices import Say, SayPaused, bench_voices, espeak_say, named_voices, paused_voices
 from base.audio import LISTEN_RATE
 from base.events import Event, FinalTranscript
 from core.config import PROJECT_ROOT, Settings
@@ -39,6 +41,7 @@ PAUSED = [  # (before the pause, after it, pause in seconds)
     ("Set a timer for", "ten minutes please.", 1.0),
     ("What I would really like is", "a cup of tea.", 1.4),
 ]
+SPLICED, INSIDE = "spliced", "inside"  # how a paused clip was built (see the module docstring)
 QUESTIONS = ["What time is it?", "Yes.", "Paris.", "What is the capital of France?", "Tell me a joke.",
              "How is the weather today?", "Turn off the lights.", "Who wrote Hamlet?", "No thanks.", "Sure."]
 
@@ -63,25 +66,30 @@ async def _listen(audio: np.ndarray, settings: Settings, stt: SpeechToText,
     return events, listener
 
 
-async def run(settings: Settings, jfk: Path | None, voices: dict[str, Say]) -> dict[str, object]:
+async def run(settings: Settings, jfk: Path | None, voices: dict[str, Say],
+              inside: dict[str, SayPaused] | None = None) -> dict[str, object]:
     stt, judge = build_stt(settings.stt), build_end_of_turn(settings.turn)
     paused: list[dict[str, object]] = []
     questions: list[dict[str, object]] = []
-    clips = [(voice, f"{a} ... {b}", np.concatenate([say(a), _silence(p), say(b)]))
+    clips = [(voice, SPLICED, f"{a} ... {b}", np.concatenate([say(a), _silence(p), say(b)]))
              for voice, say in voices.items() for a, b, p in PAUSED]
+    clips += [(voice, INSIDE, f"{a} ... {b}", say_paused(a, b, p))
+              for voice, say_paused in (inside or {}).items() for a, b, p in PAUSED]
     if jfk is not None:
         from faster_whisper import decode_audio
 
-        clips.append(("real", "jfk.flac", np.asarray(decode_audio(str(jfk)) * 32767, dtype=np.int16)))
-    for voice, name, audio in clips:
+        clips.append(("real", SPLICED, "jfk.flac", np.asarray(decode_audio(str(jfk)) * 32767, dtype=np.int16)))
+    for voice, built, name, audio in clips:
         events, listener = await _listen(np.concatenate([_silence(0.3), audio, _silence(2.5)]), settings, stt,
                                          judge)
         ends = [e for e in events if isinstance(e, FinalTranscript)]
         finals = [e.text for e in ends]
         m = listener.marks(ends[-1].turn_id) if ends else {}
         end_wait = round(m["endpoint"] - m["speech_end"], 3) if "endpoint" in m and "speech_end" in m else None
-        paused.append({"voice": voice, "clip": name, "turns": len(finals), "finals": finals, "end_wait": end_wait})
-        print(f"  paused ({voice}): {len(finals)} turn(s), the real end waited {end_wait} s: {finals}", flush=True)
+        paused.append({"voice": voice, "pause": built, "clip": name, "turns": len(finals), "finals": finals,
+                       "end_wait": end_wait})
+        print(f"  paused ({voice}, {built}): {len(finals)} turn(s), the real end waited {end_wait} s: {finals}",
+              flush=True)
     for voice, say in voices.items():
         for text in QUESTIONS:
             events, listener = await _listen(np.concatenate([_silence(0.3), say(text), _silence(2.5)]),
@@ -93,7 +101,8 @@ async def run(settings: Settings, jfk: Path | None, voices: dict[str, Say]) -> d
             questions.append({"voice": voice, "text": text, "heard": final.text if final else "", **row})
             print(f"  question ({voice}): {text!r} -> {row}", flush=True)
     return {"judge": settings.turn.detector if judge is not None else "off", "voices": list(voices),
-            "paused": paused, "false_endpoints": _splits(paused),
+            "paused": paused, "false_endpoints": _splits([r for r in paused if r["pause"] == SPLICED]),
+            "false_endpoints_inside": _splits([r for r in paused if r["pause"] == INSIDE]),
             "questions": questions}
 
 
@@ -112,8 +121,9 @@ def main(settings: Settings, argv: list[str]) -> int:
     except ValueError as exc:
         print(f"bench --turns-only --voices {a.voices}: {exc}")
         return 2
-    print(f"voices: {', '.join(voices)}", flush=True)
-    res = asyncio.run(run(settings, jfk if jfk.exists() else None, voices))
+    inside = paused_voices(list(voices))
+    print(f"voices: {', '.join(voices)}; a pause inside one utterance: {', '.join(inside) or 'none'}", flush=True)
+    res = asyncio.run(run(settings, jfk if jfk.exists() else None, voices, inside))
     from app.bench_barge import run_barge_cases
 
     res["over_the_reply"] = rows = asyncio.run(run_barge_cases(settings, espeak_say))
@@ -125,9 +135,13 @@ def main(settings: Settings, argv: list[str]) -> int:
             vals = [q[key] for q in qs if key in q and q["voice"] == voice]
             if vals:
                 print(f"{voice}: end of speech -> {key}: p50 {statistics.median(vals):.3f} s, max {max(vals):.3f} s")
-    for voice in [*voices, "real"]:
-        rows_v = [r for r in res["paused"] if r["voice"] == voice]  # type: ignore[attr-defined]
-        print(f"false endpoints on {len(rows_v)} paused clips ({voice}): {_splits(rows_v)}")
+    all_rows = res["paused"]
+    assert isinstance(all_rows, list)
+    for voice, built in [*((v, b) for v in voices for b in (SPLICED, INSIDE)), ("real", SPLICED)]:
+        rows_v = [r for r in all_rows if r["voice"] == voice and r["pause"] == built]
+        if not rows_v:
+            continue
+        print(f"false endpoints on {len(rows_v)} paused clips ({voice}, {built}): {_splits(rows_v)}")
         waits = [float(r["end_wait"]) for r in rows_v if r.get("end_wait") is not None]
         if waits:  # the sentence after the pause is a finished statement: how long was it waited for?
             long = sum(w >= settings.turn.unfinished_silence_ms / 1000 - 0.05 for w in waits)

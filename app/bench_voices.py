@@ -23,6 +23,8 @@ from base.audio import LISTEN_RATE, to_pcm16
 
 log = logging.getLogger(__name__)
 Say = Callable[[str], np.ndarray]  # text -> int16 mono at LISTEN_RATE
+# (before, after, pause seconds) -> one utterance, int16 mono at LISTEN_RATE, silent for the pause between the parts
+SayPaused = Callable[[str, str, float], np.ndarray]
 
 
 def espeak_say(text: str, voice: str | None = None) -> np.ndarray:
@@ -51,6 +53,83 @@ def piper_say() -> Say:
         return to_pcm16(np.concatenate(chunks), rate, LISTEN_RATE)
 
     return say
+
+
+def espeak_say_paused(before: str, after: str, pause_s: float, voice: str | None = None) -> np.ndarray:
+    """One espeak-ng utterance with an SSML `<break>` between the parts: the voice reads `before` as the start of
+    a sentence, not as a sentence of its own (which is what splicing two utterances gives)."""
+    from xml.sax.saxutils import escape
+
+    from faster_whisper import decode_audio
+
+    ssml = f'<speak>{escape(before)} <break time="{round(pause_s * 1000)}ms"/> {escape(after)}</speak>'
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "say.wav"
+        subprocess.run(["espeak-ng", "-m", *(["-v", voice] if voice else []), "-w", str(out), ssml], check=True,
+                       capture_output=True)
+        return np.asarray(decode_audio(str(out)) * 32767, dtype=np.int16)
+
+
+def pause_point(chunks: list[list[tuple[str, int]]], words_before: int) -> tuple[int, int]:
+    """Where the pause goes in a Piper utterance: (sample at the middle of the word gap after `words_before`
+    words, the gap's own length). `chunks` are the (phoneme, samples) alignments of each sentence Piper spoke;
+    a space phoneme, or the end of a sentence, is a word gap. Raises ValueError if the phonemes have fewer gaps
+    (espeak's phonemizer reads "42" as two words: write the words out)."""
+    at = seen = 0
+    for i, chunk in enumerate(chunks):
+        for phoneme, n in chunk:
+            if phoneme == " ":
+                seen += 1
+                if seen == words_before:
+                    return at + n // 2, n
+            at += n
+        if i < len(chunks) - 1:
+            seen += 1
+            if seen == words_before:
+                return at, 0
+    raise ValueError(f"Piper's phonemes have {seen} word gaps, the pause goes after word {words_before}")
+
+
+def piper_say_paused() -> SayPaused:
+    """The shipped Piper voice speaking both parts as one utterance, the pause put into the word gap its phoneme
+    alignments show (the voice model patched in memory: needs the `onnx` package); raises if it cannot load."""
+    import onnx  # noqa: F401  (without it Piper loads the voice with no alignments, and says so only in a log)
+    from piper import PiperVoice
+
+    from realtime.tts.piper_voice import default_model
+
+    model, config = default_model()
+    voice = PiperVoice.load(model, config_path=config, include_alignments=True)
+    rate = int(voice.config.sample_rate)
+
+    def say(before: str, after: str, pause_s: float) -> np.ndarray:
+        spoken = list(voice.synthesize(f"{before} {after}", include_alignments=True))
+        if any(c.phoneme_alignments is None for c in spoken):
+            raise ValueError("this Piper voice gives no phoneme alignments")
+        chunks = [[(a.phoneme, a.num_samples) for a in c.phoneme_alignments or []] for c in spoken]
+        mid, gap = pause_point(chunks, len(before.split()))
+        audio = np.concatenate([c.audio_int16_array for c in spoken])
+        silence = np.zeros(max(0, round(pause_s * rate) - gap), dtype=np.int16)
+        return to_pcm16(np.concatenate([audio[:mid], silence, audio[mid:]]), rate, LISTEN_RATE)
+
+    return say
+
+
+def paused_voices(names: list[str]) -> dict[str, SayPaused]:
+    """The voices of `bench_voices`/`named_voices`, by the same names, speaking a pause inside one utterance. Piper
+    is left out (with a log line) where it cannot give alignments."""
+    voices: dict[str, SayPaused] = {}
+    for name in names:
+        if name == "piper":
+            try:
+                voices[name] = piper_say_paused()
+            except Exception as exc:
+                log.warning("bench: Piper cannot speak a pause inside one utterance (%s): `pip install onnx`", exc)
+        elif name == "espeak-ng":
+            voices[name] = espeak_say_paused
+        elif name.startswith("espeak-ng "):
+            voices[name] = functools.partial(espeak_say_paused, voice=name.removeprefix("espeak-ng "))
+    return voices
 
 
 def bench_voices() -> dict[str, Say]:
