@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +23,8 @@ from base.audio import LISTEN_RATE, to_pcm16
 
 log = logging.getLogger(__name__)
 Say = Callable[[str], np.ndarray]  # text -> int16 mono at LISTEN_RATE
-# (before, after, pause seconds) -> one utterance, int16 mono at LISTEN_RATE, silent for the pause between the parts
-SayPaused = Callable[[str, str, float], np.ndarray]
+# (parts, pause seconds) -> one utterance, int16 mono at LISTEN_RATE, silent for the pause between each two parts
+SayPaused = Callable[[Sequence[str], float], np.ndarray]
 
 
 def espeak_say(text: str, voice: str | None = None) -> np.ndarray:
@@ -55,14 +55,15 @@ def piper_say() -> Say:
     return say
 
 
-def espeak_say_paused(before: str, after: str, pause_s: float, voice: str | None = None) -> np.ndarray:
-    """One espeak-ng utterance with an SSML `<break>` between the parts: the voice reads `before` as the start of
-    a sentence, not as a sentence of its own (which is what splicing two utterances gives)."""
+def espeak_say_paused(parts: Sequence[str], pause_s: float, voice: str | None = None) -> np.ndarray:
+    """One espeak-ng utterance with an SSML `<break>` between the parts: the voice reads the first as the start of
+    a sentence, not as a sentence of its own (which is what splicing utterances gives)."""
     from xml.sax.saxutils import escape
 
     from faster_whisper import decode_audio
 
-    ssml = f'<speak>{escape(before)} <break time="{round(pause_s * 1000)}ms"/> {escape(after)}</speak>'
+    ssml = f' <break time="{round(pause_s * 1000)}ms"/> '.join(escape(part) for part in parts)
+    ssml = f"<speak>{ssml}</speak>"
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "say.wav"
         subprocess.run(["espeak-ng", "-m", *(["-v", voice] if voice else []), "-w", str(out), ssml], check=True,
@@ -102,15 +103,19 @@ def piper_say_paused() -> SayPaused:
     voice = PiperVoice.load(model, config_path=config, include_alignments=True)
     rate = int(voice.config.sample_rate)
 
-    def say(before: str, after: str, pause_s: float) -> np.ndarray:
-        spoken = list(voice.synthesize(f"{before} {after}", include_alignments=True))
+    def say(parts: Sequence[str], pause_s: float) -> np.ndarray:
+        spoken = list(voice.synthesize(" ".join(parts), include_alignments=True))
         if any(c.phoneme_alignments is None for c in spoken):
             raise ValueError("this Piper voice gives no phoneme alignments")
         chunks = [[(a.phoneme, a.num_samples) for a in c.phoneme_alignments or []] for c in spoken]
-        mid, gap = pause_point(chunks, len(before.split()))
         audio = np.concatenate([c.audio_int16_array for c in spoken])
-        silence = np.zeros(max(0, round(pause_s * rate) - gap), dtype=np.int16)
-        return to_pcm16(np.concatenate([audio[:mid], silence, audio[mid:]]), rate, LISTEN_RATE)
+        pieces, start, words = [], 0, 0
+        for part in parts[:-1]:
+            words += len(part.split())
+            mid, gap = pause_point(chunks, words)
+            pieces += [audio[start:mid], np.zeros(max(0, round(pause_s * rate) - gap), dtype=np.int16)]
+            start = mid
+        return to_pcm16(np.concatenate([*pieces, audio[start:]]), rate, LISTEN_RATE)
 
     return say
 

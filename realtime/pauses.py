@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from base.audio import LISTEN_RATE
 from base.events import Event, SpeechResumed, TurnCandidate, now
 from core.config import TurnConfig, VadConfig
 from realtime.end_of_turn import TurnJudge, Verdict, doubted
@@ -34,6 +35,10 @@ SPECULATE_AT = 0.4  # without a judge: start the final decode after this share o
 SURE_WORDS = 1.0  # the P given to `decide` to ask "would the words let this turn end?"
 SENTENCE_ENDS = (".", "?", "!")
 COMMIT_GAP_MS = 200  # a gap at least this long after a decoded sentence end is taken as one
+# A shorter tail after a committed sentence end is decoded with the whole utterance. Alone, tiny.en garbles it or
+# drops it: Piper's "I need to buy milk, eggs, and [1.2 s]" commits "I need to buy milk." at the comma's 0.3 s
+# gap, and the 0.8 s of "eggs, and" came out "X, n.", "A is m" or nothing, so the turn ended (3 of 4 syntheses).
+MIN_TAIL_S = 1.5
 MAX_CONTEXT = 400  # characters of the words so far given to Whisper as context (its prompt holds 223 tokens)
 
 
@@ -101,8 +106,9 @@ class PauseJudging:
             u.speculative = (at, fut)
             fut.add_done_callback(lambda f: self._offer_candidate(u, at, f))
             return
-        if u.committed is not None and u.prompt is None:  # the words up to an earlier sentence end are known
-            start, said = u.committed
+        committed = u.committed if u.prompt is None else None  # the words up to an earlier sentence end are known
+        if committed is not None and (len(audio) - committed[0]) / LISTEN_RATE >= MIN_TAIL_S:
+            start, said = committed
             job_audio, prompt = audio[start:], f"{PAUSE_PROMPT} {said[-MAX_CONTEXT:]}"
             u.pause_job = self._decode(job_audio, final=True, prompt=prompt)
             fut = joined(said, u.pause_job)
@@ -118,8 +124,9 @@ class PauseJudging:
     def _sentence(self, u: Utterance, at: int, text: str, finished: bool) -> None:
         """A pause that ends a sentence (the words end one, the audio agrees) in a gap of at least
         `COMMIT_GAP_MS`: its words stand, and the next pause decodes only what came after (with them as Whisper's
-        context). A short gap inside a sentence ("What time [90 ms] is it?", written "What time.") is not one,
-        nor a "sentence" the voice goes on from (P below the threshold: "Ask not." at P 0.03)."""
+        context) once that is `MIN_TAIL_S` long. A short gap inside a sentence ("What time [90 ms] is it?", written
+        "What time.") is not one, nor a "sentence" the voice goes on from (P below the threshold: "Ask not." at P
+        0.03)."""
         if not finished or u.closed or u.prompt is not None or not ends_sentence(text):
             return
         if u.last_speech_end <= at:  # the gap goes on: its length decides when speech comes back

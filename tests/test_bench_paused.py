@@ -8,22 +8,26 @@ import shutil
 import numpy as np
 import pytest
 
-from app.bench_turns import PAUSED
+from app.bench_turns import PAUSED, TWO_PAUSES, TWO_PAUSES_S
 from app.bench_voices import Say, SayPaused, espeak_say, pause_point, paused_voices, piper_say
 from base.audio import LISTEN_RATE
 
 
-def longest_silence(audio: np.ndarray, quiet: int = 100) -> tuple[float, float]:
-    """(length, start from the first sound) of the longest run of 10 ms frames under `quiet` inside the clip."""
+def pauses(audio: np.ndarray, quiet: int = 100, min_s: float = 0.4) -> list[tuple[float, float]]:
+    """(start from the first sound, length) of each run of 10 ms frames under `quiet`, at least `min_s` long,
+    inside the clip."""
     frame = LISTEN_RATE // 100
     peaks = np.abs(audio[: len(audio) // frame * frame].astype(np.int32)).reshape(-1, frame).max(axis=1)
     loud = np.nonzero(peaks >= quiet)[0]
-    best, start, run = 0, 0, 0
-    for i in range(loud[0], loud[-1]):
-        run = run + 1 if peaks[i] < quiet else 0
-        if run > best:
-            best, start = run, i - run + 1
-    return best / 100, (start - loud[0]) / 100
+    runs, run = [], 0
+    for i in range(loud[0], loud[-1] + 1):
+        if peaks[i] < quiet:
+            run += 1
+            continue
+        if run >= min_s * 100:
+            runs.append(((i - run - loud[0]) / 100, run / 100))
+        run = 0
+    return runs
 
 
 def spoken_length(audio: np.ndarray, quiet: int = 100) -> float:
@@ -44,10 +48,14 @@ def test_the_pause_goes_into_the_gap_after_the_words_before_it() -> None:
 
 def _check(voice: str, say: SayPaused, alone: Say) -> None:
     for before, after, pause_s in PAUSED:
-        silence, at = longest_silence(say(before, after, pause_s))
+        [(at, silence)] = pauses(say([before, after], pause_s))
         assert pause_s - 0.1 <= silence <= pause_s + 0.2, (voice, before, silence)
         first = spoken_length(alone(before))
         assert 0.7 * first <= at <= first + 0.15, (voice, before, at, first)
+    for parts in TWO_PAUSES[:4]:
+        found = pauses(say(parts, TWO_PAUSES_S))
+        assert len(found) == 2, (voice, parts, found)
+        assert all(TWO_PAUSES_S - 0.1 <= silence <= TWO_PAUSES_S + 0.2 for _, silence in found), (voice, parts)
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")

@@ -222,12 +222,41 @@ async def test_after_a_sentence_end_the_pause_decode_hears_only_what_came_after(
     """The words up to a pause that ended a sentence stand: the last pause decodes only the rest (fewer tokens for
     Whisper to write, which is most of a pause decode), with the first sentence as its context."""
     stt = TwoSentences()
-    audio = np.concatenate([tone(1.5), silence(0.3), tone(1.2), silence(1.5)])
+    audio = np.concatenate([tone(1.5), silence(0.3), tone(1.8), silence(1.5)])
     events, _ = await listen(audio, stt, FixedP(0.9))
     assert finals(events) == ["I am going to Lisbon. What should I pack?"]
     seconds, prompt = stt.pause_decodes[-1]
     assert prompt is not None and prompt.endswith("I am going to Lisbon.") and prompt.startswith(PAUSE_PROMPT)
-    assert seconds < 1.6  # the second sentence and its silence, not the 3 s utterance
+    assert seconds < 2.3  # the second sentence and its silence, not the 3.6 s utterance
+
+
+class GarblesShortTails:
+    """Whole decodes hear the words so far; a tail decode shorter than 1.5 s comes out garbled, as tiny.en's
+    "eggs, and" after a committed "I need to buy milk." did ("X, n.")."""
+
+    def __init__(self) -> None:
+        self.pause_decodes: list[tuple[float, str | None]] = []
+
+    def transcribe(self, audio: np.ndarray, *, final: bool = False, prompt: str | None = None) -> str:
+        if not final:
+            return ""
+        seconds = len(audio) / SR
+        self.pause_decodes.append((seconds, prompt))
+        if prompt and "milk." in prompt:
+            return "X, n." if seconds < 1.5 else "And bread for the weekend."
+        return ("I need to buy milk." if seconds < 1.7 else "I need to buy milk, eggs, and..." if seconds < 3.5
+                else "I need to buy milk, eggs, and bread for the weekend.")
+
+
+async def test_a_short_tail_after_a_sentence_end_is_decoded_with_the_whole_utterance() -> None:
+    """"I need to buy milk, [0.3 s] eggs, and [1.2 s] bread...": the comma gap commits "I need to buy milk.", but
+    the 0.8 s after it is too short to decode alone; heard whole, its "and" holds the turn."""
+    stt = GarblesShortTails()
+    audio = np.concatenate([tone(1.2), silence(0.3), tone(0.7), silence(1.2), tone(1.0), silence(2.5)])
+    events, _ = await listen(audio, stt, FixedP(0.9))
+    assert len(finals(events)) == 1, finals(events)
+    at_the_long_pause = [(s, p) for s, p in stt.pause_decodes if 2.0 < s < 2.6]
+    assert at_the_long_pause and all(p == PAUSE_PROMPT for _, p in at_the_long_pause)  # whole, no context
 
 
 class StuckUntil(TextBySeconds):
