@@ -66,15 +66,15 @@ SHORT_CLIP_S = 4.0  # a clip this short that loops is one phrase said over and o
 
 def looks_looped(text: str, seconds: float) -> bool:
     """A decoder stuck in a loop: a phrase three times running ("Paris. Paris. Paris."), the whole text twice
-    ("Turn off the lights. Turn off the lights."), a sentence of four words or more twice running ("The answer to
-    the question. The answer to the question. This...", a pause decode of "The answer to the question is"), or
-    more words than anyone says in that time."""
+    ("Turn off the lights. Turn off the lights."), a sentence of two words or more twice running ("The answer to
+    the question. The answer to the question. This...", a pause decode of "The answer to the question is"; "What I
+    want to know is. How long? How long?"), or more words than anyone says in that time."""
     words = re.findall(r"[\w']+", text.lower())
     half = len(words) // 2
     if len(words) > 4 + MAX_WORDS_PER_S * seconds or (half and words[:half] == words[half:]):
         return True
     sentences = [re.findall(r"[\w']+", s) for s in re.split(r"[.?!]+", text.lower())]
-    if any(len(a) >= 4 and a == b for a, b in itertools.pairwise(sentences)):
+    if any(len(a) >= 2 and a == b for a, b in itertools.pairwise(sentences)):
         return True
     for n in range(1, 6):
         for i in range(len(words) - 3 * n + 1):

@@ -97,6 +97,7 @@ def test_a_looped_decode_is_recognized() -> None:
     assert looks_looped(" ".join(["word"] * 3 + ["other"] * 30), 1.0)  # 33 words in a second
     assert looks_looped("Turn off the lights. Turn off the lights.", 1.5) and looks_looped("Paris. Paris.", 1.0)
     assert looks_looped("The answer to the question. The answer to the question. This...", 3.5)
+    assert looks_looped("What I want to know is. How long? How long?", 3.0)
     for text, seconds in [("Yes, yes, I know.", 1.5), ("", 1.0),
                           ("And so my fellow Americans ask not what your country can do for you.", 5.0),
                           ("Ha ha, very funny, ha.", 2.0), ("I want to go. I want to go home.", 3.0),
