@@ -35,9 +35,10 @@ SPECULATE_AT = 0.4  # without a judge: start the final decode after this share o
 SURE_WORDS = 1.0  # the P given to `decide` to ask "would the words let this turn end?"
 SENTENCE_ENDS = (".", "?", "!")
 COMMIT_GAP_MS = 200  # a gap at least this long after a decoded sentence end is taken as one
-# A shorter tail after a committed sentence end is decoded with the whole utterance. Alone, tiny.en garbles it or
-# drops it: Piper's "I need to buy milk, eggs, and [1.2 s]" commits "I need to buy milk." at the comma's 0.3 s
-# gap, and the 0.8 s of "eggs, and" came out "X, n.", "A is m" or nothing, so the turn ended (3 of 4 syntheses).
+# A shorter tail after a committed sentence end is not trusted alone to end the turn: the whole utterance is decoded
+# again first. Alone, tiny.en garbles it or drops it: Piper's "I need to buy milk, eggs, and [1.2 s]" commits "I
+# need to buy milk." at the comma's 0.3 s gap, and the 0.8 s of "eggs, and" came out "X, n.", "A is m" or nothing,
+# so the turn ended (3 of 4 syntheses).
 MIN_TAIL_S = 1.5
 MAX_CONTEXT = 400  # characters of the words so far given to Whisper as context (its prompt holds 223 tokens)
 
@@ -106,9 +107,8 @@ class PauseJudging:
             u.speculative = (at, fut)
             fut.add_done_callback(lambda f: self._offer_candidate(u, at, f))
             return
-        committed = u.committed if u.prompt is None else None  # the words up to an earlier sentence end are known
-        if committed is not None and (len(audio) - committed[0]) / LISTEN_RATE >= MIN_TAIL_S:
-            start, said = committed
+        if u.committed is not None and u.prompt is None:  # the words up to an earlier sentence end are known
+            start, said = u.committed
             job_audio, prompt = audio[start:], f"{PAUSE_PROMPT} {said[-MAX_CONTEXT:]}"
             u.pause_job = self._decode(job_audio, final=True, prompt=prompt)
             fut = joined(said, u.pause_job)
@@ -124,9 +124,9 @@ class PauseJudging:
     def _sentence(self, u: Utterance, at: int, text: str, finished: bool) -> None:
         """A pause that ends a sentence (the words end one, the audio agrees) in a gap of at least
         `COMMIT_GAP_MS`: its words stand, and the next pause decodes only what came after (with them as Whisper's
-        context) once that is `MIN_TAIL_S` long. A short gap inside a sentence ("What time [90 ms] is it?", written
-        "What time.") is not one, nor a "sentence" the voice goes on from (P below the threshold: "Ask not." at P
-        0.03)."""
+        context; a tail shorter than `MIN_TAIL_S` that would end the turn is heard whole again first). A short gap
+        inside a sentence ("What time [90 ms] is it?", written "What time.") is not one, nor a "sentence" the voice
+        goes on from (P below the threshold: "Ask not." at P 0.03)."""
         if not finished or u.closed or u.prompt is not None or not ends_sentence(text):
             return
         if u.last_speech_end <= at:  # the gap goes on: its length decides when speech comes back
@@ -170,6 +170,9 @@ class PauseJudging:
                 self._offer_candidate(u, at, fut)
             p = await self._p_finished(judge, audio)
         verdict = judge.decide(p, text)
+        if verdict.finished and self._short_tail(u, at) and not self._stale(u, at):
+            await self._judge_whole(judge, u, at, text, audio)
+            return
         if verdict.finished:
             verdict = await self._doubt(u, at, verdict)
         self._sentence(u, at, text, verdict.finished and not verdict.held_longer)
@@ -182,6 +185,28 @@ class PauseJudging:
                 self._look_again(u, at, text)
             return
         self._settle(u, at, verdict)
+
+    @staticmethod
+    def _short_tail(u: Utterance, at: int) -> bool:
+        """This pause's decode heard only a tail shorter than `MIN_TAIL_S` after a committed sentence end."""
+        pause = u.pause
+        return (pause is not None and pause.at == at and pause.prompt != PAUSE_PROMPT and u.prompt is None
+                and len(pause.audio) / LISTEN_RATE < MIN_TAIL_S)
+
+    async def _judge_whole(self, judge: TurnJudge, u: Utterance, at: int, tail_text: str, audio: np.ndarray) -> None:
+        """A short tail would end the turn: the whole utterance is decoded and judged instead. A reply started on
+        the tail's words is withdrawn if the whole reads otherwise (the verdict then offers the new words)."""
+        fut = u.pause_job = self._decode(audio, final=True, prompt=PAUSE_PROMPT)
+        u.speculative = (at, fut)
+        u.pause = PauseDecode(at, audio, PAUSE_PROMPT, fut)
+        try:
+            text = (await asyncio.shield(fut)).strip()
+        except Exception:
+            return
+        log.debug("a short tail read %r; the whole utterance %r", tail_text, text)
+        if text != tail_text:
+            self._withdraw(u)
+        await self._judge(judge, u, at, fut, audio)
 
     async def _doubt(self, u: Utterance, at: int, verdict: Verdict) -> Verdict:
         """A finished verdict stands unless Whisper may have completed a fragment ("about the" written "about
@@ -214,6 +239,9 @@ class PauseJudging:
         async def look() -> None:
             p = await self._p_finished(judge, audio)
             verdict = judge.decide(p, text)
+            if verdict.finished and self._short_tail(u, at) and not self._stale(u, at):
+                await self._judge_whole(judge, u, at, text, audio)
+                return
             if verdict.finished:
                 verdict = await self._doubt(u, at, verdict)
             if not self._stale(u, at):
