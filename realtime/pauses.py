@@ -169,12 +169,9 @@ class PauseJudging:
             if not self._stale(u, at) and words_end_it:  # think now; may be withdrawn
                 self._offer_candidate(u, at, fut)
             p = await self._p_finished(judge, audio)
-        verdict = judge.decide(p, text)
-        if verdict.finished and self._short_tail(u, at) and not self._stale(u, at):
-            await self._judge_whole(judge, u, at, text, audio)
+        verdict = await self._verdict(judge, u, at, p, text, audio)
+        if verdict is None:
             return
-        if verdict.finished:
-            verdict = await self._doubt(u, at, verdict)
         self._sentence(u, at, text, verdict.finished and not verdict.held_longer)
         if self._stale(u, at):
             return
@@ -185,6 +182,16 @@ class PauseJudging:
                 self._look_again(u, at, text)
             return
         self._settle(u, at, verdict)
+
+    async def _verdict(self, judge: TurnJudge, u: Utterance, at: int, p: float | None, text: str,
+                       audio: np.ndarray) -> Verdict | None:
+        """The judge's verdict on this pause, a finished one checked for a made-up ending (`_doubt`); None when a
+        short tail would end the turn and the whole utterance is decoded and judged instead (`_judge_whole`)."""
+        verdict = judge.decide(p, text)
+        if verdict.finished and self._short_tail(u, at) and not self._stale(u, at):
+            await self._judge_whole(judge, u, at, text, audio)
+            return None
+        return await self._doubt(u, at, verdict) if verdict.finished else verdict
 
     @staticmethod
     def _short_tail(u: Utterance, at: int) -> bool:
@@ -237,14 +244,8 @@ class PauseJudging:
             return
 
         async def look() -> None:
-            p = await self._p_finished(judge, audio)
-            verdict = judge.decide(p, text)
-            if verdict.finished and self._short_tail(u, at) and not self._stale(u, at):
-                await self._judge_whole(judge, u, at, text, audio)
-                return
-            if verdict.finished:
-                verdict = await self._doubt(u, at, verdict)
-            if not self._stale(u, at):
+            verdict = await self._verdict(judge, u, at, await self._p_finished(judge, audio), text, audio)
+            if verdict is not None and not self._stale(u, at):
                 self._settle(u, at, verdict)
 
         task = asyncio.get_running_loop().create_task(look())

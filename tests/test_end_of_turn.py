@@ -262,6 +262,23 @@ async def test_a_short_tail_that_would_end_the_turn_is_heard_whole_again() -> No
         assert any(isinstance(e, SpeechResumed) for e in events[garbled[0]:])
 
 
+class HoldsTheFirstLookAtTheLongPause(FixedP):
+    """Finished (P 0.9) everywhere but at the first look at the long pause (0.05): its second look ends it."""
+
+    def p_finished(self, audio: np.ndarray) -> float | None:
+        if len(audio) / SR >= 2.0 and not self.calls:
+            self.calls += 1
+            return 0.05
+        return self.p
+
+
+async def test_a_short_tail_ended_by_the_second_look_is_heard_whole_again_too() -> None:
+    stt = GarblesShortTails()
+    audio = np.concatenate([tone(1.2), silence(0.3), tone(0.7), silence(1.2), tone(1.0), silence(2.5)])
+    events, _ = await listen(audio, stt, HoldsTheFirstLookAtTheLongPause(0.9))
+    assert len(finals(events)) == 1, finals(events)
+
+
 class StuckUntil(TextBySeconds):
     """The fake recognizer on a machine that stalls: no decode finishes before `seconds` after it was made."""
 
