@@ -102,22 +102,21 @@ async def run(settings: Settings, jfk: Path | None, voices: dict[str, Say],
     paused: list[dict[str, object]] = []
     questions: list[dict[str, object]] = []
     sets = [([a, b], p) for a, b, p in PAUSED] + [(list(parts), TWO_PAUSES_S) for parts in TWO_PAUSES]
-    clips = [(voice, SPLICED, " ... ".join(parts), _spliced(say, parts, p))
-             for voice, say in voices.items() for parts, p in sets]
-    clips += [(voice, INSIDE, " ... ".join(parts), say_paused(parts, p))
+    clips = [(voice, SPLICED, parts, _spliced(say, parts, p)) for voice, say in voices.items() for parts, p in sets]
+    clips += [(voice, INSIDE, parts, say_paused(parts, p))
               for voice, say_paused in (inside or {}).items() for parts, p in sets]
     if jfk is not None:
         from faster_whisper import decode_audio
 
-        clips.append(("real", SPLICED, "jfk.flac", np.asarray(decode_audio(str(jfk)) * 32767, dtype=np.int16)))
-    for voice, built, name, audio in clips:
+        clips.append(("real", SPLICED, ["jfk.flac"], np.asarray(decode_audio(str(jfk)) * 32767, dtype=np.int16)))
+    for voice, built, parts, audio in clips:
         events, listener = await _listen(np.concatenate([_silence(0.3), audio, _silence(2.5)]), settings, stt,
                                          judge)
         ends = [e for e in events if isinstance(e, FinalTranscript)]
         finals = [e.text for e in ends]
         m = listener.marks(ends[-1].turn_id) if ends else {}
         end_wait = round(m["endpoint"] - m["speech_end"], 3) if "endpoint" in m and "speech_end" in m else None
-        paused.append({"voice": voice, "pause": built, "pauses": name.count(" ... ") or 1, "clip": name,
+        paused.append({"voice": voice, "pause": built, "pauses": max(1, len(parts) - 1), "clip": " ... ".join(parts),
                        "turns": len(finals), "finals": finals, "end_wait": end_wait})
         print(f"  paused ({voice}, {built}): {len(finals)} turn(s), the real end waited {end_wait} s: {finals}",
               flush=True)

@@ -27,13 +27,14 @@ Say = Callable[[str], np.ndarray]  # text -> int16 mono at LISTEN_RATE
 SayPaused = Callable[[Sequence[str], float], np.ndarray]
 
 
-def espeak_say(text: str, voice: str | None = None) -> np.ndarray:
-    """espeak-ng at its default rate, in its default voice or `voice` ("en+f3"; apt-get install espeak-ng)."""
+def espeak_say(text: str, voice: str | None = None, *, ssml: bool = False) -> np.ndarray:
+    """espeak-ng at its default rate, in its default voice or `voice` ("en+f3"; apt-get install espeak-ng);
+    `ssml`: `text` is SSML markup."""
     from faster_whisper import decode_audio
 
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "say.wav"
-        args = ["espeak-ng", *(["-v", voice] if voice else []), "-w", str(out), text]
+        args = ["espeak-ng", *(["-m"] if ssml else []), *(["-v", voice] if voice else []), "-w", str(out), text]
         subprocess.run(args, check=True, capture_output=True)
         return np.asarray(decode_audio(str(out)) * 32767, dtype=np.int16)
 
@@ -60,15 +61,8 @@ def espeak_say_paused(parts: Sequence[str], pause_s: float, voice: str | None = 
     a sentence, not as a sentence of its own (which is what splicing utterances gives)."""
     from xml.sax.saxutils import escape
 
-    from faster_whisper import decode_audio
-
-    ssml = f' <break time="{round(pause_s * 1000)}ms"/> '.join(escape(part) for part in parts)
-    ssml = f"<speak>{ssml}</speak>"
-    with tempfile.TemporaryDirectory() as d:
-        out = Path(d) / "say.wav"
-        subprocess.run(["espeak-ng", "-m", *(["-v", voice] if voice else []), "-w", str(out), ssml], check=True,
-                       capture_output=True)
-        return np.asarray(decode_audio(str(out)) * 32767, dtype=np.int16)
+    spoken = f' <break time="{round(pause_s * 1000)}ms"/> '.join(escape(part) for part in parts)
+    return espeak_say(f"<speak>{spoken}</speak>", voice, ssml=True)
 
 
 def pause_point(chunks: list[list[tuple[str, int]]], words_before: int) -> tuple[int, int]:
